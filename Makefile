@@ -1,0 +1,68 @@
+# numaPTE: kernel patchset + QEMU harness + benchmarks and tests.
+#
+#   make run     build what is missing, boot 4 sockets x 2 cores, run the
+#                benchmark set, print the table (SOCKETS= CORES= MEM=)
+#   make test    host tests + guest tests on several topologies;
+#                closing line "N passed, N failed"
+#   make bench   socket sweep (1, 2, 4, 8) -> build/bench/sweep.{csv,png}
+#   make kernel  [DEBUG=1]  make initramfs  make check  make clean
+#
+# Everything generated lives in build/ (ignored by git).
+
+BUILD     := $(CURDIR)/build
+KSRC      := $(BUILD)/src/linux
+UBIN      := $(BUILD)/userspace
+TBIN      := $(BUILD)/tests
+INITRAMFS := $(BUILD)/initramfs.cpio.gz
+DEBUG     ?= 0
+
+ifeq ($(DEBUG),1)
+KERNEL_FLAGS := --debug
+else
+KERNEL_FLAGS :=
+endif
+
+.PHONY: all kernel prepare userspace guest-tests initramfs run bench test \
+	check clean distclean
+
+all: kernel initramfs
+
+# The build scripts are incremental themselves: always ask them.
+prepare:
+	scripts/prepare-kernel.sh
+
+kernel:
+	scripts/build-kernel.sh $(KERNEL_FLAGS)
+
+userspace:
+	$(MAKE) -C userspace OUT=$(UBIN)
+
+guest-tests: prepare userspace
+	$(MAKE) -C tests/guest KSRC=$(KSRC) OUT=$(TBIN) UBIN=$(UBIN)
+
+GUEST_FILES := $(wildcard scripts/guest/* scripts/guest/plan.d/*)
+
+initramfs: userspace guest-tests
+	@if [ ! -f $(INITRAMFS) ] || [ -n "$$(find $(UBIN) $(TBIN) $(GUEST_FILES) \
+		scripts/mkinitramfs.sh -newer $(INITRAMFS) 2>/dev/null | head -n 1)" ]; then \
+		scripts/mkinitramfs.sh $(INITRAMFS) $(UBIN) $(TBIN); \
+	fi
+
+run: kernel initramfs
+	scripts/run-bench.sh
+
+bench: kernel initramfs
+	scripts/bench-sweep.sh
+
+test:
+	scripts/run-tests.sh
+
+check:
+	scripts/check.sh
+
+clean:
+	rm -rf $(UBIN) $(TBIN) $(INITRAMFS) $(BUILD)/runs $(BUILD)/results $(BUILD)/bench
+
+# Also drops the unpacked kernel and its objects (a rebuild takes minutes).
+distclean:
+	rm -rf $(BUILD)
