@@ -59,7 +59,7 @@ NR == 1 { for (i = 1; i <= NF; i++) h[i] = $i; next }
 	for (i = 1; i <= NF; i++) {
 		v = $i
 		if (v !~ /^-?[0-9]+(\.[0-9]+)?$/) v = "\"" v "\""
-		printf "%s\"%s\":%s", i > 1 ? "," : "", h[i], v
+		printf "%s\"%s\":%s", (i > 1 ? "," : ""), h[i], v
 	}
 	print "}"
 }' "$csv" >"$json"
