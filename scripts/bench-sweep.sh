@@ -39,6 +39,11 @@ plots=
 for f in "$out"/sweep-*.dat; do
 	t=$(basename "$f" .dat)
 	t=${t#sweep-}
+	case "$t" in
+	*-na) t=${t%-na} ;;
+	*-0) t="${t%-0} off" ;;
+	*-1) t="${t%-1} on" ;;
+	esac
 	plots="$plots${plots:+, }'$f' using 1:COL with linespoints title '$t'"
 done
 gnuplot <<GP
