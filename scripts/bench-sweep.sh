@@ -3,6 +3,7 @@
 # default 2), runs plan.d/sweep in each, and writes
 #   build/bench/sweep.csv  (tlbbench CSV with a leading "sockets" column)
 #   build/bench/sweep.png  (median latency and shootdown IPIs per op vs sockets)
+#   build/bench/sweep.txt  (the table printed at the end)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -31,8 +32,26 @@ awk -F, -v d="$out" 'NR > 1 {
 	print $1, $12 / 1000, $14 > f
 }' "$csv"
 
-echo "socket sweep, $CORES cores per socket, QEMU TCG (median us | IPIs/op):"
-awk -F, 'NR > 1 { printf "  %-26s numapte=%-4s sockets=%-2s %10.1f us %7.2f IPI/op\n", $2, $10, $1, $12 / 1000, $14 }' "$csv"
+# One row per case and setting, one column per socket count.
+{
+	echo "socket sweep, $CORES cores per socket, QEMU TCG: median latency us / shootdown IPIs received per op"
+	awk -F, -v socks="$SWEEP" 'NR > 1 {
+		k = $2 ($10 == "na" ? "" : " numapte=" $10)
+		if (!(k in seen)) { seen[k] = 1; o[++n] = k }
+		v[k, $1] = sprintf("%10.1f / %5.2f", $12 / 1000, $14)
+	}
+	END {
+		ns = split(socks, s, " ")
+		printf "%-28s", "case"
+		for (j = 1; j <= ns; j++) printf " %18s", s[j] " socket" (s[j] > 1 ? "s" : "")
+		print ""
+		for (i = 1; i <= n; i++) {
+			printf "%-28s", o[i]
+			for (j = 1; j <= ns; j++) printf " %18s", v[o[i], s[j]]
+			print ""
+		}
+	}' "$csv"
+} | tee "$out/sweep.txt"
 
 need_pkgs gnuplot-nox
 plots=

@@ -96,6 +96,6 @@ make_config
 start=$(date +%s)
 kmake -s bzImage
 ver=$(kmake -s kernelrelease)
-src=$(cat "$PRISTINE/.numapte-source")
+src="Debian $(cut -d" " -f1,2 "$PRISTINE/.numapte-source")"
 echo "$ver ($src)" >"$OBJ/numapte-kernel-version"
 note "built $OBJ/arch/x86/boot/bzImage: $ver from $src in $(($(date +%s) - start)) s"
