@@ -15,6 +15,9 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
+# Where patches/, kernel/ and Kconfig.numapte come from (the host test points
+# it at a fixture).
+SRC=${NUMAPTE_SRC:-$NUMAPTE_ROOT}
 STAGE=$BUILD/src/stage
 STAMP=$KTREE/.numapte-prepared
 FILELIST=$KTREE/.numapte-files
@@ -51,15 +54,15 @@ unpack_pristine() {
 }
 
 series_patches() {
-	[ -f "$NUMAPTE_ROOT/patches/series" ] || return 0
-	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$NUMAPTE_ROOT/patches/series" |
+	[ -f "$SRC/patches/series" ] || return 0
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$SRC/patches/series" |
 		grep -v '^$' || true
 }
 
 # Kernel-relative paths of new files: kernel/mm/numapte.c -> mm/numapte.c.
 new_files() {
-	[ -d "$NUMAPTE_ROOT/kernel" ] || return 0
-	(cd "$NUMAPTE_ROOT/kernel" && find . -type f | sed 's|^\./||' | sort)
+	[ -d "$SRC/kernel" ] || return 0
+	(cd "$SRC/kernel" && find . -type f | sed 's|^\./||' | sort)
 }
 
 # Everything that decides the prepared tree's content.
@@ -68,13 +71,13 @@ inputs_hash() {
 		tarball_id
 		series_patches
 		for p in $(series_patches); do
-			sha256sum "$NUMAPTE_ROOT/patches/$p"
+			sha256sum "$SRC/patches/$p"
 		done
 		for f in $(new_files); do
-			echo "$f $(sha256sum <"$NUMAPTE_ROOT/kernel/$f")"
+			echo "$f $(sha256sum <"$SRC/kernel/$f")"
 		done
-		[ ! -f "$NUMAPTE_ROOT/Kconfig.numapte" ] ||
-			sha256sum <"$NUMAPTE_ROOT/Kconfig.numapte"
+		[ ! -f "$SRC/Kconfig.numapte" ] ||
+			sha256sum <"$SRC/Kconfig.numapte"
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -89,7 +92,7 @@ build_stage() {
 	mkdir -p "$STAGE"
 	: >"$STAGE.files"
 	for p in $(series_patches); do
-		pf=$NUMAPTE_ROOT/patches/$p
+		pf=$SRC/patches/$p
 		[ -f "$pf" ] || die "patches/series lists $p, which does not exist"
 		patch_targets "$pf" >>"$STAGE.files"
 	done
@@ -102,7 +105,7 @@ build_stage() {
 	for p in $(series_patches); do
 		if ! patch -d "$STAGE" -p1 --batch --forward --fuzz=0 \
 		     --no-backup-if-mismatch -r - -s \
-		     <"$NUMAPTE_ROOT/patches/$p" >"$STAGE.log" 2>&1; then
+		     <"$SRC/patches/$p" >"$STAGE.log" 2>&1; then
 			cat "$STAGE.log" >&2
 			die "patches/$p does not apply (tree left unchanged)"
 		fi
@@ -111,11 +114,11 @@ build_stage() {
 		[ ! -e "$PRISTINE/$f" ] ||
 			die "kernel/$f would overwrite an existing kernel file; change it with a patch"
 		mkdir -p "$STAGE/$(dirname "$f")"
-		cp "$NUMAPTE_ROOT/kernel/$f" "$STAGE/$f"
+		cp "$SRC/kernel/$f" "$STAGE/$f"
 		echo "$f" >>"$STAGE.files"
 	done
-	if [ -f "$NUMAPTE_ROOT/Kconfig.numapte" ]; then
-		cp "$NUMAPTE_ROOT/Kconfig.numapte" "$STAGE/mm/Kconfig.numapte"
+	if [ -f "$SRC/Kconfig.numapte" ]; then
+		cp "$SRC/Kconfig.numapte" "$STAGE/mm/Kconfig.numapte"
 		echo mm/Kconfig.numapte >>"$STAGE.files"
 	fi
 	sort -u -o "$STAGE.files" "$STAGE.files"
