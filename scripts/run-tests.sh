@@ -14,8 +14,15 @@ passed=0
 failed=0
 skipped=0
 
+t0=$(date +%s)
+
+phase() {
+	echo "== $* (at $(($(date +%s) - t0)) s)"
+}
+
 closing() {
 	echo
+	echo "total time $(($(date +%s) - t0)) s"
 	echo "$passed passed, $failed failed"
 }
 trap closing EXIT
@@ -74,12 +81,12 @@ guest_run() {
 main() {
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
-	echo "== host tests"
+	phase host tests
 	for t in "$NUMAPTE_ROOT"/tests/host/test-*.sh; do
 		host_test "$t"
 	done
 
-	echo "== build (kernel, userspace, initramfs)"
+	phase "build (kernel, userspace, initramfs)"
 	if ! make -C "$NUMAPTE_ROOT" all >"$OUT/build.log" 2>&1; then
 		tail -n 40 "$OUT/build.log"
 		echo "FAIL  build (log: $OUT/build.log)"
@@ -87,7 +94,7 @@ main() {
 		exit 1
 	fi
 
-	echo "== guest tests"
+	phase guest tests
 	echo "$GUEST_MATRIX" | while read -r name rest; do
 		[ -n "$name" ] || continue
 		case " ${GUEST_RUNS:-$name} " in

@@ -102,12 +102,26 @@ struct worker {
 	size_t nsamples;
 };
 
+/*
+ * The shared pattern's lock step spins instead of sleeping: a thread asleep
+ * in pthread_barrier_wait leaves its CPU idle, the idle CPU switches to lazy
+ * TLB mode, and a shootdown that frees no page table skips lazy CPUs. That
+ * would make the IPI count depend on who happened to be asleep rather than on
+ * which CPUs hold the translations. sched_yield() only gives the CPU away to
+ * another runnable task, never to idle.
+ */
+struct spin_barrier {
+	atomic_uint arrived;
+	atomic_uint generation;
+	unsigned int parties;
+};
+
 struct bench {
 	const struct config *cfg;
 	int nops;		/* threads doing ops: all, or 1 in observer mode */
 	pthread_barrier_t start;	/* all threads + main: set up and pinned */
 	pthread_barrier_t phase;	/* op threads + main: around the timed phase */
-	pthread_barrier_t sync;		/* op threads: lock step of the shared pattern */
+	struct spin_barrier sync;	/* op threads: lock step of the shared pattern */
 	char *shared;		/* shared-pattern region, SIZE * threads bytes */
 	size_t shared_len;
 	atomic_bool stop;	/* ends the observers' busy loop */
@@ -622,6 +636,22 @@ static void barrier_wait(pthread_barrier_t *bar)
 		check_pthread(rc, "pthread_barrier_wait");
 }
 
+static void spin_barrier_wait(struct spin_barrier *sb)
+{
+	unsigned int gen = atomic_load_explicit(&sb->generation, memory_order_acquire);
+	unsigned long spins = 0;
+
+	if (atomic_fetch_add_explicit(&sb->arrived, 1, memory_order_acq_rel) + 1 == sb->parties) {
+		/* Reset before the release so the next round starts from zero. */
+		atomic_store_explicit(&sb->arrived, 0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&sb->generation, 1, memory_order_release);
+		return;
+	}
+	while (atomic_load_explicit(&sb->generation, memory_order_acquire) == gen)
+		if (++spins % 1024 == 0)
+			sched_yield();
+}
+
 /* ---- the op loops ---- */
 
 static int ops_per_iter(const struct config *cfg)
@@ -639,7 +669,7 @@ static bool persistent_region(const struct config *cfg)
 static void sync_shared(struct bench *b)
 {
 	if (b->cfg->pattern == PAT_SHARED)
-		barrier_wait(&b->sync);
+		spin_barrier_wait(&b->sync);
 }
 
 /*
@@ -888,8 +918,7 @@ static void run_bench(const struct config *cfg, struct snapshot *before,
 		      "pthread_barrier_init");
 	check_pthread(pthread_barrier_init(&b.phase, NULL, (unsigned)b.nops + 1),
 		      "pthread_barrier_init");
-	check_pthread(pthread_barrier_init(&b.sync, NULL, (unsigned)b.nops),
-		      "pthread_barrier_init");
+	b.sync.parties = (unsigned int)b.nops;
 	if (cfg->pattern == PAT_SHARED && persistent_region(cfg))
 		b.shared = map_region(b.shared_len, cfg->thp);
 	b.w = xcalloc((size_t)cfg->threads, sizeof(*b.w));
@@ -924,7 +953,6 @@ static void run_bench(const struct config *cfg, struct snapshot *before,
 	free(b.w);
 	check_pthread(pthread_barrier_destroy(&b.start), "pthread_barrier_destroy");
 	check_pthread(pthread_barrier_destroy(&b.phase), "pthread_barrier_destroy");
-	check_pthread(pthread_barrier_destroy(&b.sync), "pthread_barrier_destroy");
 }
 
 static int cmp_u64(const void *a, const void *b)
