@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Minimal TAP 13 writer for guest steps written in sh.
+# Minimal TAP 13 writer for guest steps and host tests written in sh.
 tap_n=0
 tap_failed=0
 

@@ -6,20 +6,7 @@ set -eu
 REPORT=$(cd "$(dirname "$0")/../.." && pwd)/scripts/bench-report.sh
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0
-fails=0
-
-check() {
-	desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/../../scripts/guest/tap.sh"
 
 H=label,op,pattern,placement,mode,threads,size,iters,numapte,ops,median_ns,p99_ns,tlb_ipi_per_op,tlb_ipi_per_node_per_op,remote_flush_per_op,remote_flush_received_per_op,vmpte_kb,numapte_counters
 cat >"$T/base.csv" <<EOF
@@ -36,27 +23,26 @@ munmap-shared,munmap,shared,spread,workers,8,4096,60,1,480,50000,90000,0.000,n0=
 EOF
 printf 'not,a,benchmark\n1,2,3\n' >"$T/bad.csv"
 
-echo "TAP version 13"
-echo "1..10"
+tap_plan 10
 "$REPORT" "$T/base.csv" --json "$T/base.json" >"$T/base.out"
-check "baseline: per-node column" grep -q 'IPIs received per op, by node' "$T/base.out"
-check "baseline: observer row in us with IPIs and nodes" \
+tap_check "baseline: per-node column" grep -q 'IPIs received per op, by node' "$T/base.out"
+tap_check "baseline: observer row in us with IPIs and nodes" \
 	grep -Eq '^mprotect-observer +8 +4096 +32160\.0 +95704\.9 +7\.00 +n0=1\.000 n1=2\.000 n2=2\.000 n3=2\.000 +72$' "$T/base.out"
-check "baseline: one line per case plus header" test "$(wc -l <"$T/base.out")" = 3
-check "baseline: JSON has one object per row" test "$(grep -c '^{"label":' "$T/base.json")" = 2
-check "baseline: JSON numbers unquoted, strings quoted" \
+tap_check "baseline: one line per case plus header" test "$(wc -l <"$T/base.out")" = 3
+tap_check "baseline: JSON has one object per row" test "$(grep -c '^{"label":' "$T/base.json")" = 2
+tap_check "baseline: JSON numbers unquoted, strings quoted" \
 	grep -q '"threads":8,"size":4096,"iters":60,"numapte":"na"' "$T/base.json"
 
 "$REPORT" "$T/onoff.csv" >"$T/onoff.out"
-check "off/on: side-by-side header" grep -q 'vm.numapte=0 (off).*vm.numapte=1 (on).*off/on' "$T/onoff.out"
-check "off/on: latency ratio 4.00 and IPI ratio 7.00" \
+tap_check "off/on: side-by-side header" grep -q 'vm.numapte=0 (off).*vm.numapte=1 (on).*off/on' "$T/onoff.out"
+tap_check "off/on: latency ratio 4.00 and IPI ratio 7.00" \
 	grep -Eq '^mprotect-observer +8 +4096 \| +32000\.0 +90000\.0 +7\.00 \| +8000\.0 +20000\.0 +1\.00 \| +4\.00 +7\.00$' "$T/onoff.out"
-check "off/on: numapte counters of the on run shown" \
+tap_check "off/on: numapte counters of the on run shown" \
 	grep -q 'on: numapte_repl_fault=12;numapte_replica_alloc=9' "$T/onoff.out"
-check "off/on: no IPI ratio when neither setting sent any" \
+tap_check "off/on: no IPI ratio when neither setting sent any" \
 	grep -Eq '^munmap-shared .*\| +1\.00 +-$' "$T/onoff.out"
 rc=0
 "$REPORT" "$T/bad.csv" >"$T/bad.out" 2>&1 || rc=$?
-check "rejects a file that is not tlbbench CSV" \
+tap_check "rejects a file that is not tlbbench CSV" \
 	sh -c "[ $rc != 0 ] && grep -q 'not tlbbench CSV' '$T/bad.out'"
-[ "$fails" = 0 ]
+tap_exit

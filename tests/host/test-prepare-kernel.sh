@@ -8,20 +8,7 @@ set -eu
 PREP=$(cd "$(dirname "$0")/../.." && pwd)/scripts/prepare-kernel.sh
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0
-fails=0
-
-check() {
-	desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/../../scripts/guest/tap.sh"
 
 # The fake kernel source: a tarball with one top-level directory.
 mkdir -p "$T/k/linux-fake/mm" "$T/k/linux-fake/include"
@@ -73,30 +60,29 @@ age_tree() {
 	find "$TREE" -type f -exec touch -d '2000-01-01' {} +
 }
 
-echo "TAP version 13"
-echo "1..16"
+tap_plan 16
 write_patches b2
 printf '0001-memory.patch\n# a comment\n0002-makefile.patch\n' >"$T/repo/patches/series"
 printf 'int numapte;\n' >"$T/repo/kernel/mm/numapte.c"
 printf 'config NUMAPTE\n\tbool\n' >"$T/repo/Kconfig.numapte"
 
-check "first run unpacks and prepares" prep
-check "patch 0001 applied" grep -qx 'int b2;' "$TREE/mm/memory.c"
-check "patch 0002 applied" grep -qx 'obj-y += numapte.o' "$TREE/mm/Makefile"
-check "kernel/ file copied" grep -qx 'int numapte;' "$TREE/mm/numapte.c"
-check "Kconfig.numapte copied to mm/" test -f "$TREE/mm/Kconfig.numapte"
-check "pristine copy untouched" grep -qx 'int b;' "$BUILD/src/pristine/mm/memory.c"
+tap_check "first run unpacks and prepares" prep
+tap_check "patch 0001 applied" grep -qx 'int b2;' "$TREE/mm/memory.c"
+tap_check "patch 0002 applied" grep -qx 'obj-y += numapte.o' "$TREE/mm/Makefile"
+tap_check "kernel/ file copied" grep -qx 'int numapte;' "$TREE/mm/numapte.c"
+tap_check "Kconfig.numapte copied to mm/" test -f "$TREE/mm/Kconfig.numapte"
+tap_check "pristine copy untouched" grep -qx 'int b;' "$BUILD/src/pristine/mm/memory.c"
 
 age_tree
 before=$(mtime mm/memory.c)
-check "re-run with nothing changed says up to date" \
+tap_check "re-run with nothing changed says up to date" \
 	sh -c "'$PREP' 2>&1 | grep -q 'up to date'"
-check "re-run rewrote nothing" test "$(find "$TREE" -type f -newermt 2001-01-01 | wc -l)" = 0
+tap_check "re-run rewrote nothing" test "$(find "$TREE" -type f -newermt 2001-01-01 | wc -l)" = 0
 
 write_patches b3
 prep
-check "changed patch applied" grep -qx 'int b3;' "$TREE/mm/memory.c"
-check "only the changed file was rewritten" \
+tap_check "changed patch applied" grep -qx 'int b3;' "$TREE/mm/memory.c"
+tap_check "only the changed file was rewritten" \
 	test "$(find "$TREE" -type f -newermt 2001-01-01 ! -name '.numapte-*' | sed "s|$TREE/||")" = mm/memory.c
 
 age_tree
@@ -104,26 +90,26 @@ before=$(mtime mm/memory.c)
 sed -i 's/^ int c;$/ int zzz;/' "$T/repo/patches/0001-memory.patch"
 rc=0
 prep || rc=$?
-check "a patch that does not apply fails with a message" \
+tap_check "a patch that does not apply fails with a message" \
 	sh -c "[ $rc != 0 ] && grep -q '0001-memory.patch does not apply' '$T/out'"
-check "the failed run left the tree as it was" \
+tap_check "the failed run left the tree as it was" \
 	sh -c "[ '$(mtime mm/memory.c)' = '$before' ] && grep -qx 'int b3;' '$TREE/mm/memory.c'"
 
 write_patches b3
 printf '0002-makefile.patch\n' >"$T/repo/patches/series"
 prep
-check "a patch dropped from the series: file restored from pristine" \
+tap_check "a patch dropped from the series: file restored from pristine" \
 	grep -qx 'int b;' "$TREE/mm/memory.c"
-check "the other patch still applied" grep -qx 'obj-y += numapte.o' "$TREE/mm/Makefile"
+tap_check "the other patch still applied" grep -qx 'obj-y += numapte.o' "$TREE/mm/Makefile"
 
 rm "$T/repo/kernel/mm/numapte.c"
 prep
-check "a file removed from kernel/ is removed from the tree" test ! -e "$TREE/mm/numapte.c"
+tap_check "a file removed from kernel/ is removed from the tree" test ! -e "$TREE/mm/numapte.c"
 
 mkdir -p "$T/repo/kernel/include"
 printf '#define X 2\n' >"$T/repo/kernel/include/x.h"
 rc=0
 prep || rc=$?
-check "kernel/ may not overwrite an existing kernel file" \
+tap_check "kernel/ may not overwrite an existing kernel file" \
 	sh -c "[ $rc != 0 ] && grep -q 'would overwrite an existing kernel file' '$T/out' && grep -qx '#define X 1' '$TREE/include/x.h'"
-[ "$fails" = 0 ]
+tap_exit
