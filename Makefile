@@ -22,19 +22,23 @@ else
 KERNEL_FLAGS :=
 endif
 
-.PHONY: all kernel prepare userspace guest-tests initramfs run bench test \
+.PHONY: all deps kernel prepare userspace guest-tests initramfs run bench test \
 	check clean distclean
 
 all: kernel initramfs
 
+# Debian packages (installed when missing, as root).
+deps:
+	@scripts/install-deps.sh
+
 # The build scripts are incremental themselves: always ask them.
-prepare:
+prepare: deps
 	scripts/prepare-kernel.sh
 
-kernel:
+kernel: deps
 	scripts/build-kernel.sh $(KERNEL_FLAGS)
 
-userspace:
+userspace: deps
 	$(MAKE) -C userspace OUT=$(UBIN)
 
 guest-tests: prepare userspace

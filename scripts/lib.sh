@@ -19,10 +19,11 @@ note() {
 
 # Install Debian packages that are missing, or say exactly what to install.
 need_pkgs() {
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+		awk '/ install ok installed$/ { print $1 }')
 	missing=
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'install ok installed' || missing="$missing $p"
+		echo "$installed" | grep -qxF "$p" || missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
