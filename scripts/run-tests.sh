@@ -63,10 +63,13 @@ host_test() {
 }
 
 # name sockets cores timeout plan [extra run-guest.sh options]
+# --debug runs boot the debug kernel (KASAN, lockdep, DEBUG_VM), built only
+# when a selected run needs it.
 GUEST_MATRIX="
 s1 1 2 600 topology,coherence,benchsmoke
 s2 2 2 600 topology,coherence,benchsmoke
 s4 4 2 900 topology,coherence,benchsmoke
+debug-s4 4 2 1500 topology,coherence,benchsmoke --debug
 "
 
 guest_run() {
@@ -78,6 +81,16 @@ guest_run() {
 	account "$OUT/guest-$name.summary" "test-$name"
 }
 
+# build MAKE-ARGS...: a failed build is a failure and ends the run.
+build() {
+	if ! make -C "$NUMAPTE_ROOT" "$@" >"$OUT/build.log" 2>&1; then
+		tail -n 40 "$OUT/build.log"
+		echo "FAIL  build: make $* (log: $OUT/build.log)"
+		failed=$((failed + 1))
+		exit 1
+	fi
+}
+
 main() {
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
@@ -86,21 +99,21 @@ main() {
 		host_test "$t"
 	done
 
-	phase "build (kernel, userspace, initramfs)"
-	if ! make -C "$NUMAPTE_ROOT" all >"$OUT/build.log" 2>&1; then
-		tail -n 40 "$OUT/build.log"
-		echo "FAIL  build (log: $OUT/build.log)"
-		failed=$((failed + 1))
-		exit 1
-	fi
-
-	phase guest tests
 	echo "$GUEST_MATRIX" | while read -r name rest; do
 		[ -n "$name" ] || continue
 		case " ${GUEST_RUNS:-$name} " in
 		*" $name "*) echo "$name $rest" ;;
 		esac
 	done >"$OUT/matrix"
+
+	phase "build (kernel, userspace, initramfs)"
+	build all
+	if grep -q -- '--debug' "$OUT/matrix"; then
+		phase "build debug kernel"
+		build kernel DEBUG=1
+	fi
+
+	phase guest tests
 	while read -r line <&3; do
 		# shellcheck disable=SC2086
 		guest_run $line
