@@ -33,6 +33,9 @@ makeargs=(-C "$KTREE" O="$OBJ" -j"$(nproc)")
 if [ "${NUMAPTE_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
 	makeargs+=(CC="ccache gcc")
 	export CCACHE_DIR=${CCACHE_DIR:-/var/cache/numapte-ccache}
+	# Hash paths relative to the checkout so that another clone on the same
+	# machine (CI) hits the cache a developer's build filled.
+	export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$NUMAPTE_ROOT}
 	mkdir -p "$CCACHE_DIR"
 fi
 
