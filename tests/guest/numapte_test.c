@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * numapte_test - functional tests of numaPTE's page-table replicas.
+ *
+ * Every test runs with vm.numapte=1 (set by the fixture, restored after)
+ * and touches memory from threads pinned to a CPU of each node in turn, so
+ * that the process is replicated and each node walks its own replica:
+ *
+ *  sysctl          0 and 1 are accepted; 2, -1 and "x" get EINVAL and
+ *                  leave the value unchanged;
+ *  one_node        a process whose threads stay on one node is not
+ *                  replicated and has no replica pages;
+ *  fill            pages written on node 0 read back right on every node;
+ *                  the process is replicated, replica pages exist on every
+ *                  node that read, numapte_fault/page_alloc rose;
+ *  madv_free       data written from a remote node after MADV_FREE
+ *                  survives MADV_PAGEOUT (a dirty bit lost in a replica
+ *                  would let reclaim discard it);
+ *  fork_cow        a child writing from every node gets private copies;
+ *                  the parent, reading from every node, keeps its data;
+ *  mremap_pmd      a 4 MiB PMD-aligned move (whole PTE tables) reads back
+ *                  right on every node at the new address and faults at
+ *                  the old one;
+ *  thp             THP fault, split by a partial mprotect, MADV_COLLAPSE:
+ *                  the data reads back right on every node after each;
+ *  migrate         move_pages() bounces pages between nodes while readers
+ *                  on every node verify them;
+ *  exit_no_leak    processes replicated over every node and exited leave
+ *                  replica pages and nr_page_table_pages where they were;
+ *  toggle          vm.numapte flipped off and on under threads writing and
+ *                  verifying on every node: no wrong value, replicas freed
+ *                  when off.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <numa.h>
+#include <numaif.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+/* TEST_F_TIMEOUT()'s vfork()ed teardown trips -Wclobbered in the harness. */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define MAX_NODES	64
+#define PAGE		4096UL
+#define PMD_SIZE	(2UL << 20)
+#define SYSCTL		"/proc/sys/vm/numapte"
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+void numa_warn(int num, char *fmt, ...)
+{
+	va_list ap;
+
+	(void)num;
+	fputs("# libnuma: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void numa_error(char *where)
+{
+	fprintf(stderr, "# libnuma: error in %s: %s\n", where, strerror(errno));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nodes and pinning */
+
+static int nnodes;
+static int node_id[MAX_NODES];
+static int node_cpu[MAX_NODES];		/* first online CPU of the node */
+
+/* Called from the fixture: libnuma is not initialised in a constructor. */
+static void find_nodes(void)
+{
+	cpu_set_t allowed;
+	int cpu, node, i;
+
+	if (nnodes || numa_available() < 0 ||
+	    sched_getaffinity(0, sizeof(allowed), &allowed))
+		return;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		node = numa_node_of_cpu(cpu);
+		for (i = 0; i < nnodes && node_id[i] != node; i++)
+			;
+		if (i == nnodes && nnodes < MAX_NODES) {
+			node_id[nnodes] = node;
+			node_cpu[nnodes++] = cpu;
+		}
+	}
+}
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Run fn(arg) on a thread pinned to node index @n; returns fn's result. */
+struct on_node {
+	int n;
+	long (*fn)(int n, void *arg);
+	void *arg;
+	long ret;
+};
+
+static void *on_node_thread(void *p)
+{
+	struct on_node *o = p;
+
+	if (pin_cpu(node_cpu[o->n])) {
+		o->ret = -1000;
+		return NULL;
+	}
+	o->ret = o->fn(o->n, o->arg);
+	return NULL;
+}
+
+static long run_on_node(int n, long (*fn)(int, void *), void *arg)
+{
+	struct on_node o = { .n = n, .fn = fn, .arg = arg, .ret = -1001 };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, on_node_thread, &o))
+		return -1002;
+	pthread_join(t, NULL);
+	return o.ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counters and the sysctl */
+
+static long vmstat(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+static long replica_pages_now(void)
+{
+	return vmstat("numapte_page_alloc") - vmstat("numapte_page_free");
+}
+
+/* A "key: value" line of /proc/self/numapte, -1 if missing. */
+static long self_numapte(const char *key)
+{
+	char line[128];
+	size_t len = strlen(key);
+	long ret = -1;
+	FILE *f = fopen("/proc/self/numapte", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':')
+			ret = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	return ret;
+}
+
+/* Write @val to the sysctl; 0 or -errno of the write. */
+static int sysctl_write(const char *val)
+{
+	int fd = open(SYSCTL, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int sysctl_read(void)
+{
+	int v = -1;
+	FILE *f = fopen(SYSCTL, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static bool thp_available(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen(THP_SYSFS, "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return !strstr(buf, "[never]");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Memory helpers */
+
+static inline uint64_t val_of(uint64_t tag, unsigned long page)
+{
+	return (tag << 32) | page | (1ULL << 63);
+}
+
+struct region {
+	volatile uint64_t *base;
+	unsigned long pages;
+	uint64_t tag;
+	long bad;		/* first wrong page + 1 */
+};
+
+static long fill_pages(int n, void *p)
+{
+	struct region *r = p;
+	unsigned long i;
+
+	(void)n;
+	for (i = 0; i < r->pages; i++)
+		r->base[i * PAGE / 8] = val_of(r->tag, i);
+	return 0;
+}
+
+/* 0 if every page holds its value, else the first bad page + 1. */
+static long check_pages(int n, void *p)
+{
+	struct region *r = p;
+	unsigned long i;
+
+	(void)n;
+	for (i = 0; i < r->pages; i++)
+		if (r->base[i * PAGE / 8] != val_of(r->tag, i))
+			return i + 1;
+	return 0;
+}
+
+/* Check @r from every node; the failing node index, or -1. */
+static int check_everywhere(struct region *r)
+{
+	int n;
+
+	for (n = 0; n < nnodes; n++) {
+		r->bad = run_on_node(n, check_pages, r);
+		if (r->bad)
+			return n;
+	}
+	return -1;
+}
+
+static void *map_aligned(size_t size, size_t align)
+{
+	char *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *q;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	q = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	if (q > p)
+		munmap(p, q - p);
+	munmap(q + size, p + size + align - (q + size));
+	return q;
+}
+
+/* A read that faults: 1 if @addr raised SIGSEGV, 0 if readable. */
+static __thread sigjmp_buf segv_jmp;
+static __thread volatile int segv_armed;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	if (segv_armed) {
+		segv_armed = 0;
+		siglongjmp(segv_jmp, 1);
+	}
+	abort();
+}
+
+static void catch_segv(void)
+{
+	struct sigaction sa = { .sa_sigaction = segv_handler,
+				.sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+static long read_faults(int n, void *addr)
+{
+	(void)n;
+	if (sigsetjmp(segv_jmp, 1))
+		return 1;
+	segv_armed = 1;
+	(void)*(volatile uint64_t *)addr;
+	segv_armed = 0;
+	return 0;
+}
+
+static long nop(int n, void *arg)
+{
+	(void)n;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * Run a thread on every node, then fault on new memory: numaPTE replicates
+ * an mm at its first fault after it ran on two nodes.  1 if replicated.
+ */
+static int replicate_self(void)
+{
+	volatile char *p;
+	int n;
+
+	for (n = 0; n < nnodes; n++)
+		run_on_node(n, nop, NULL);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	p[0] = 1;
+	return self_numapte("replicated") == 1;
+}
+
+/* ------------------------------------------------------------------------ */
+
+FIXTURE(numapte) {
+	int saved;
+};
+
+FIXTURE_SETUP(numapte)
+{
+	find_nodes();
+	ASSERT_LT(0, nnodes);
+	self->saved = sysctl_read();
+	if (self->saved < 0)
+		SKIP(return, "no %s: kernel without numaPTE", SYSCTL);
+	ASSERT_EQ(0, sysctl_write("1"));
+	catch_segv();
+	/* The harness runs each test in a fresh child: start it on node 0. */
+	ASSERT_EQ(0, pin_cpu(node_cpu[0]));
+}
+
+FIXTURE_TEARDOWN(numapte)
+{
+	char buf[16];
+
+	if (self->saved >= 0) {
+		snprintf(buf, sizeof(buf), "%d", self->saved);
+		sysctl_write(buf);
+	}
+}
+
+#define NEED_NODES(n)							\
+	do {								\
+		if (nnodes < (n))					\
+			SKIP(return, "needs %d NUMA nodes, guest has %d", \
+			     (n), nnodes);				\
+	} while (0)
+
+TEST_F(numapte, sysctl)
+{
+	ASSERT_EQ(0, sysctl_write("0"));
+	ASSERT_EQ(0, sysctl_read());
+	ASSERT_EQ(0, sysctl_write("1"));
+	ASSERT_EQ(1, sysctl_read());
+	EXPECT_EQ(-EINVAL, sysctl_write("2"));
+	EXPECT_EQ(1, sysctl_read());
+	EXPECT_EQ(-EINVAL, sysctl_write("-1"));
+	EXPECT_EQ(1, sysctl_read());
+	EXPECT_EQ(-EINVAL, sysctl_write("x"));
+	EXPECT_EQ(1, sysctl_read());
+	ASSERT_EQ(0, sysctl_write("0"));
+	EXPECT_EQ(-EINVAL, sysctl_write("2"));
+	EXPECT_EQ(0, sysctl_read());
+}
+
+TEST_F(numapte, one_node)
+{
+	struct region r = { .pages = 64, .tag = 1 };
+
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	/* Threads only ever on node 0, this one included. */
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(0, run_on_node(0, check_pages, &r));
+	EXPECT_EQ(0, self_numapte("replicated"));
+	EXPECT_EQ(0, self_numapte("replica_pages"));
+}
+
+TEST_F(numapte, fill)
+{
+	struct region r = { .pages = 64, .tag = 2 };
+	long faults = vmstat("numapte_fault");
+	long allocs = vmstat("numapte_page_alloc");
+	char key[32];
+	int n, bad;
+
+	NEED_NODES(2);
+	ASSERT_LE(0, faults);
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("node %d read page %ld wrong", bad, r.bad - 1);
+	for (n = 0; n < nnodes; n++) {
+		snprintf(key, sizeof(key), "replica_pages_node%d", node_id[n]);
+		EXPECT_LT(0, self_numapte(key)) TH_LOG("no replica on node %d", node_id[n]);
+	}
+	EXPECT_LT(faults, vmstat("numapte_fault"));
+	EXPECT_LT(allocs, vmstat("numapte_page_alloc"));
+}
+
+struct madv {
+	volatile uint64_t *base;
+	unsigned long pages;
+};
+
+/* Rewrite the first half of the pages after MADV_FREE. */
+static long rewrite_half(int n, void *p)
+{
+	struct madv *m = p;
+	unsigned long i;
+
+	(void)n;
+	for (i = 0; i < m->pages / 2; i++)
+		m->base[i * PAGE / 8] = val_of(7, i);
+	return 0;
+}
+
+TEST_F(numapte, madv_free)
+{
+	struct region r = { .pages = 32, .tag = 3 };
+	struct madv m;
+	unsigned long i, discarded = 0;
+
+	NEED_NODES(2);
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(-1, check_everywhere(&r));
+	ASSERT_EQ(0, madvise((void *)r.base, r.pages * PAGE, MADV_FREE));
+	m.base = r.base;
+	m.pages = r.pages;
+	ASSERT_EQ(0, run_on_node(nnodes - 1, rewrite_half, &m));
+	ASSERT_EQ(0, madvise((void *)r.base, r.pages * PAGE, MADV_PAGEOUT));
+	for (i = 0; i < r.pages / 2; i++)
+		ASSERT_EQ(val_of(7, i), r.base[i * PAGE / 8])
+			TH_LOG("page %lu written on node %d after MADV_FREE lost", i,
+			       node_id[nnodes - 1]);
+	/* The clean half shows the discard path really ran. */
+	for (; i < r.pages; i++)
+		discarded += r.base[i * PAGE / 8] == 0;
+	if (!discarded)
+		SKIP(return, "MADV_PAGEOUT discarded no clean lazyfree page");
+}
+
+struct cow {
+	volatile uint64_t *base;
+	unsigned long pages;
+};
+
+/* Child: each node writes its own tag to its own pages, then checks all. */
+static long cow_write(int n, void *p)
+{
+	struct cow *c = p;
+	unsigned long i;
+
+	for (i = n; i < c->pages; i += nnodes)
+		c->base[i * PAGE / 8] = val_of(100 + n, i);
+	return 0;
+}
+
+static long cow_check(int n, void *p)
+{
+	struct cow *c = p;
+	unsigned long i;
+
+	(void)n;
+	for (i = 0; i < c->pages; i++)
+		if (c->base[i * PAGE / 8] != val_of(100 + i % nnodes, i))
+			return i + 1;
+	return 0;
+}
+
+TEST_F_TIMEOUT(numapte, fork_cow, 300)
+{
+	struct region r = { .pages = 64, .tag = 4 };
+	struct cow c;
+	int n, status, bad;
+	pid_t pid;
+
+	NEED_NODES(2);
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(-1, check_everywhere(&r));
+	c.base = r.base;
+	c.pages = r.pages;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		for (n = 0; n < nnodes; n++)
+			if (run_on_node(n, cow_write, &c))
+				_exit(2);
+		for (n = 0; n < nnodes; n++)
+			if (run_on_node(n, cow_check, &c))
+				_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status %#x", status);
+	bad = check_everywhere(&r);
+	EXPECT_EQ(-1, bad) TH_LOG("parent: node %d saw page %ld changed", bad, r.bad - 1);
+	/* The parent's own writes after fork (write-protected by fork). */
+	for (n = 0; n < nnodes; n++)
+		ASSERT_EQ(0, run_on_node(n, cow_write, &c));
+	for (n = 0; n < nnodes; n++)
+		EXPECT_EQ(0, run_on_node(n, cow_check, &c));
+}
+
+TEST_F_TIMEOUT(numapte, mremap_pmd, 300)
+{
+	const size_t len = 2 * PMD_SIZE;
+	struct region r = { .pages = len / PAGE, .tag = 5 };
+	char *src, *dst;
+	int n, bad;
+
+	NEED_NODES(2);
+	src = map_aligned(len, PMD_SIZE);
+	dst = map_aligned(len, PMD_SIZE);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	/* PTE tables, not THPs: move_normal_pmd() moves the tables. */
+	madvise(src, len, MADV_NOHUGEPAGE);
+	r.base = (volatile uint64_t *)src;
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(-1, check_everywhere(&r));
+	ASSERT_EQ(dst, mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst));
+	r.base = (volatile uint64_t *)dst;
+	bad = check_everywhere(&r);
+	EXPECT_EQ(-1, bad) TH_LOG("node %d read moved page %ld wrong", bad, r.bad - 1);
+	for (n = 0; n < nnodes; n++) {
+		EXPECT_EQ(1, run_on_node(n, read_faults, src))
+			TH_LOG("node %d still reads the old range", node_id[n]);
+		EXPECT_EQ(1, run_on_node(n, read_faults, src + len - PAGE));
+	}
+}
+
+TEST_F_TIMEOUT(numapte, thp, 300)
+{
+	struct region r = { .pages = PMD_SIZE / PAGE, .tag = 6 };
+	char *p;
+	int bad, n;
+
+	NEED_NODES(2);
+	if (!thp_available())
+		SKIP(return, "THP disabled (%s)", THP_SYSFS);
+	p = map_aligned(PMD_SIZE, PMD_SIZE);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, PMD_SIZE, MADV_HUGEPAGE));
+	r.base = (volatile uint64_t *)p;
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("THP: node %d page %ld", bad, r.bad - 1);
+
+	/* Split: a partial mprotect needs PTEs. */
+	ASSERT_EQ(0, mprotect(p + PAGE, PAGE, PROT_READ));
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("split: node %d page %ld", bad, r.bad - 1);
+	ASSERT_EQ(0, mprotect(p + PAGE, PAGE, PROT_READ | PROT_WRITE));
+	for (n = 0; n < nnodes; n++) {
+		r.tag = 60 + n;
+		ASSERT_EQ(0, run_on_node(n, fill_pages, &r));
+		bad = check_everywhere(&r);
+		ASSERT_EQ(-1, bad) TH_LOG("after split, written on %d: node %d page %ld",
+					  n, bad, r.bad - 1);
+	}
+
+	/* Collapse back into a THP. */
+	if (madvise(p, PMD_SIZE, MADV_COLLAPSE))
+		TH_LOG("MADV_COLLAPSE: %s (data still checked)", strerror(errno));
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("collapse: node %d page %ld", bad, r.bad - 1);
+	r.tag = 69;
+	ASSERT_EQ(0, run_on_node(nnodes - 1, fill_pages, &r));
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("after collapse: node %d page %ld", bad, r.bad - 1);
+}
+
+struct reader {
+	struct region *r;
+	volatile int *stop;
+	long rounds;
+	long bad;
+};
+
+static long read_loop(int n, void *p)
+{
+	struct reader *rd = (struct reader *)p + n;
+
+	while (!*rd->stop) {
+		long bad = check_pages(n, rd->r);
+
+		if (bad && !rd->bad)
+			rd->bad = bad;
+		rd->rounds++;
+	}
+	return 0;
+}
+
+struct loop_arg {
+	int n;
+	struct reader *rd;
+};
+
+static void *reader_thread(void *p)
+{
+	struct loop_arg *a = p;
+
+	if (pin_cpu(node_cpu[a->n]))
+		return NULL;
+	read_loop(a->n, a->rd);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(numapte, migrate, 300)
+{
+	struct region r = { .pages = 64, .tag = 8 };
+	struct reader rd[MAX_NODES] = {};
+	struct loop_arg args[MAX_NODES];
+	pthread_t th[MAX_NODES];
+	void *pages[64];
+	int nodes[64], status[64];
+	volatile int stop = 0;
+	long moved = 0;
+	int n, round;
+	unsigned long i;
+
+	NEED_NODES(2);
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	for (n = 0; n < nnodes; n++) {
+		rd[n].r = &r;
+		rd[n].stop = &stop;
+		args[n].n = n;
+		args[n].rd = rd;
+		ASSERT_EQ(0, pthread_create(&th[n], NULL, reader_thread, &args[n]));
+	}
+	for (round = 0; round < 4 * nnodes; round++) {
+		for (i = 0; i < r.pages; i++) {
+			pages[i] = (void *)(r.base + i * PAGE / 8);
+			nodes[i] = node_id[(round + i) % nnodes];
+		}
+		if (move_pages(0, r.pages, pages, nodes, status, MPOL_MF_MOVE) < 0) {
+			TH_LOG("move_pages: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < r.pages; i++)
+			moved += status[i] == nodes[i];
+		usleep(10000);
+	}
+	stop = 1;
+	for (n = 0; n < nnodes; n++) {
+		pthread_join(th[n], NULL);
+		EXPECT_EQ(0, rd[n].bad) TH_LOG("node %d read page %ld wrong",
+					       node_id[n], rd[n].bad - 1);
+		EXPECT_LT(0, rd[n].rounds);
+	}
+	EXPECT_LT(0, moved);
+	EXPECT_EQ(-1, check_everywhere(&r));
+}
+
+/* A child that runs on every node, touches memory and exits. */
+static void replicated_child(void)
+{
+	struct region r = { .pages = 128, .tag = 9 };
+
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.base == MAP_FAILED)
+		_exit(2);
+	if (run_on_node(0, fill_pages, &r) || !replicate_self())
+		_exit(3);
+	_exit(check_everywhere(&r) == -1 ? 0 : 4);
+}
+
+static int spawn_children(int count)
+{
+	int i, status, failed = 0;
+	pid_t pid;
+
+	for (i = 0; i < count; i++) {
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (!pid)
+			replicated_child();
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			failed++;
+	}
+	return failed;
+}
+
+/*
+ * Settle what exited processes leave behind: an idle CPU keeps the last mm
+ * it ran loaded (lazy TLB) and so keeps it allocated, pgd and replica roots
+ * included, until it runs another task; and vmstat counters are per-CPU
+ * until folded (vm.stat_refresh).
+ */
+static void settle(void)
+{
+	int cpu, fd;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (numa_bitmask_isbitset(numa_all_cpus_ptr, cpu) && !pin_cpu(cpu))
+			usleep(1000);
+	pin_cpu(node_cpu[0]);
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			perror("stat_refresh");
+		close(fd);
+	}
+}
+
+TEST_F_TIMEOUT(numapte, exit_no_leak, 300)
+{
+	long rep0, pt0, mms0;
+	int round;
+
+	NEED_NODES(2);
+	/* Round 0 warms up (kernel stacks and their page tables). */
+	for (round = 0; round < 3; round++) {
+		settle();
+		rep0 = replica_pages_now();
+		pt0 = vmstat("nr_page_table_pages");
+		mms0 = vmstat("numapte_mm_replicate") - vmstat("numapte_mm_unreplicate");
+		ASSERT_EQ(0, spawn_children(10));
+		settle();
+		TH_LOG("round %d: page-table pages %ld -> %ld, replica pages %ld -> %ld",
+		       round, pt0, vmstat("nr_page_table_pages"), rep0,
+		       replica_pages_now());
+		if (!round)
+			continue;
+		EXPECT_EQ(rep0, replica_pages_now());
+		EXPECT_EQ(mms0, vmstat("numapte_mm_replicate") -
+				vmstat("numapte_mm_unreplicate"));
+		EXPECT_EQ(pt0, vmstat("nr_page_table_pages"));
+	}
+}
+
+struct writer {
+	volatile uint64_t *base;	/* one page per node */
+	volatile int *stop;
+	long bad;
+	long rounds;
+};
+
+static void *writer_thread(void *p)
+{
+	struct loop_arg *a = p;
+	struct writer *w = (struct writer *)a->rd;
+	volatile uint64_t *mine = w->base + a->n * PAGE / 8;
+	uint64_t v;
+
+	if (pin_cpu(node_cpu[a->n]))
+		return NULL;
+	for (v = 1; !*w[a->n].stop; v++) {
+		mine[0] = v;
+		if (mine[0] != v && !w[a->n].bad)
+			w[a->n].bad = v;
+		w[a->n].rounds++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(numapte, toggle, 300)
+{
+	struct writer w[MAX_NODES] = {};
+	struct loop_arg args[MAX_NODES];
+	pthread_t th[MAX_NODES];
+	volatile uint64_t *base;
+	volatile int stop = 0;
+	long unrep = vmstat("numapte_mm_unreplicate");
+	int n, i;
+
+	NEED_NODES(2);
+	base = mmap(NULL, nnodes * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)base);
+	ASSERT_EQ(1, replicate_self());
+	for (n = 0; n < nnodes; n++) {
+		w[n].base = base;
+		w[n].stop = &stop;
+		args[n].n = n;
+		args[n].rd = (struct reader *)w;
+		ASSERT_EQ(0, pthread_create(&th[n], NULL, writer_thread, &args[n]));
+	}
+	for (i = 0; i < 6; i++) {
+		usleep(50000);
+		ASSERT_EQ(0, sysctl_write(i % 2 ? "1" : "0"));
+		if (i % 2)
+			ASSERT_EQ(1, replicate_self());
+	}
+	usleep(50000);
+	stop = 1;
+	for (n = 0; n < nnodes; n++) {
+		pthread_join(th[n], NULL);
+		EXPECT_EQ(0, w[n].bad) TH_LOG("node %d read back a wrong value",
+					      node_id[n]);
+		EXPECT_LT(0, w[n].rounds);
+	}
+	EXPECT_LT(unrep, vmstat("numapte_mm_unreplicate"));
+	ASSERT_EQ(0, sysctl_write("0"));
+	EXPECT_EQ(0, self_numapte("replicated"));
+	EXPECT_EQ(0, self_numapte("replica_pages"));
+}
+
+TEST_HARNESS_MAIN
