@@ -66,10 +66,10 @@ host_test() {
 # --debug runs boot the debug kernel (KASAN, lockdep, DEBUG_VM), built only
 # when a selected run needs it.
 GUEST_MATRIX="
-s1 1 2 900 topology,coherence:0,coherence:1,benchsmoke,numapte
-s2 2 2 900 topology,coherence:0,coherence:1,benchsmoke,numapte
-s4 4 2 1200 topology,coherence:0,coherence:1,benchsmoke,numapte
-debug-s4 4 2 2400 topology,coherence:0,coherence:1,benchsmoke,numapte --debug
+s1 1 2 900 topology,kunit,coherence:0,coherence:1,benchsmoke,numapte
+s2 2 2 900 topology,kunit,coherence:0,coherence:1,benchsmoke,numapte
+s4 4 2 1200 topology,kunit,coherence:0,coherence:1,benchsmoke,numapte
+debug-s4 4 2 2400 topology,kunit,coherence:0,coherence:1,benchsmoke,numapte --debug
 "
 
 guest_run() {

@@ -755,6 +755,9 @@ static void unreplicate(struct mm_struct *mm)
 	if (!nm || !nm->active)
 		goto out;
 	WRITE_ONCE(nm->active, false);
+	spin_lock(&numapte_mms_lock);
+	list_del_init(&nm->list);
+	spin_unlock(&numapte_mms_lock);
 	switch_roots(mm);
 	detach_all(mm, &dead);
 	roots = nm->roots;
@@ -913,3 +916,7 @@ static int __init numapte_init(void)
 	return 0;
 }
 subsys_initcall(numapte_init);
+
+#if IS_ENABLED(CONFIG_NUMAPTE_KUNIT_TEST)
+#include "numapte_kunit.c"
+#endif
