@@ -13,6 +13,7 @@ BUILD     := $(CURDIR)/build
 KSRC      := $(BUILD)/src/linux
 UBIN      := $(BUILD)/userspace
 TBIN      := $(BUILD)/tests
+MMBIN     := $(BUILD)/mm-selftests/bin
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 DEBUG     ?= 0
 
@@ -22,8 +23,8 @@ else
 KERNEL_FLAGS :=
 endif
 
-.PHONY: all deps kernel prepare userspace guest-tests initramfs run bench test \
-	check clean distclean
+.PHONY: all deps kernel prepare userspace guest-tests mm-selftests initramfs run \
+	bench test check clean distclean
 
 all: kernel initramfs
 
@@ -44,12 +45,17 @@ userspace: deps
 guest-tests: prepare userspace
 	$(MAKE) -C tests/guest KSRC=$(KSRC) OUT=$(TBIN) UBIN=$(UBIN)
 
+# The upstream mm selftests (tools/testing/selftests/mm of the prepared
+# tree) that plan.d/mmselftests runs.
+mm-selftests: prepare
+	scripts/build-mm-selftests.sh $(MMBIN)
+
 GUEST_FILES := $(wildcard scripts/guest/* scripts/guest/plan.d/*)
 
-initramfs: userspace guest-tests
-	@if [ ! -f $(INITRAMFS) ] || [ -n "$$(find $(UBIN) $(TBIN) $(GUEST_FILES) \
+initramfs: userspace guest-tests mm-selftests
+	@if [ ! -f $(INITRAMFS) ] || [ -n "$$(find $(UBIN) $(TBIN) $(MMBIN) $(GUEST_FILES) \
 		scripts/mkinitramfs.sh -newer $(INITRAMFS) 2>/dev/null | head -n 1)" ]; then \
-		scripts/mkinitramfs.sh $(INITRAMFS) $(UBIN) $(TBIN); \
+		scripts/mkinitramfs.sh $(INITRAMFS) $(UBIN) $(TBIN) $(MMBIN); \
 	fi
 
 run: kernel initramfs
@@ -65,7 +71,8 @@ check:
 	scripts/check.sh
 
 clean:
-	rm -rf $(UBIN) $(TBIN) $(INITRAMFS) $(BUILD)/runs $(BUILD)/results $(BUILD)/bench
+	rm -rf $(UBIN) $(TBIN) $(MMBIN) $(INITRAMFS) $(BUILD)/runs $(BUILD)/results \
+		$(BUILD)/bench
 
 # Also drops the unpacked kernel and its objects (a rebuild takes minutes).
 distclean:

@@ -5,4 +5,4 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 need_pkgs build-essential flex bison bc libelf-dev libssl-dev cpio kmod \
-	xz-utils perl "$KERNEL_PKG" qemu-system-x86 busybox-static libnuma-dev
+	xz-utils perl "$KERNEL_PKG" qemu-system-x86 busybox-static libnuma-dev libcap-dev

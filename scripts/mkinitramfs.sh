@@ -1,14 +1,18 @@
 #!/bin/bash
 # Build the guest initramfs: busybox-static, our /init and plan steps, and
-# the statically linked benchmarks and tests.
-#   scripts/mkinitramfs.sh OUT.cpio.gz USERSPACE_BIN_DIR TEST_BIN_DIR
+# the statically linked benchmarks and tests, and optionally the upstream mm
+# selftests (scripts/build-mm-selftests.sh), which go to /mm-selftests/.
+#   scripts/mkinitramfs.sh OUT.cpio.gz USERSPACE_BIN_DIR TEST_BIN_DIR [MM_SELFTESTS_DIR]
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 3 ] || die "usage: $0 OUT.cpio.gz USERSPACE_BIN_DIR TEST_BIN_DIR"
+[ $# -eq 3 ] || [ $# -eq 4 ] ||
+	die "usage: $0 OUT.cpio.gz USERSPACE_BIN_DIR TEST_BIN_DIR [MM_SELFTESTS_DIR]"
 out=$1
 ubin=$2
 tbin=$3
+mmbin=${4:-}
+[ -z "$mmbin" ] || [ -d "$mmbin" ] || die "no such directory: $mmbin"
 need_pkgs busybox-static cpio
 bb=/bin/busybox
 ldd "$bb" >/dev/null 2>&1 && die "$bb is dynamically linked: install busybox-static"
@@ -16,7 +20,8 @@ ldd "$bb" >/dev/null 2>&1 && die "$bb is dynamically linked: install busybox-sta
 root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/proc "$root"/sys \
-	"$root"/dev "$root"/tmp "$root"/tests "$root"/lib/numapte "$root"/plan.d
+	"$root"/dev "$root"/tmp "$root"/tests "$root"/lib/numapte "$root"/plan.d \
+	"$root"/mm-selftests
 cp "$bb" "$root/bin/busybox"
 for applet in $("$bb" --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
@@ -31,7 +36,12 @@ done
 for f in "$tbin"/*; do
 	[ -x "$f" ] && [ -f "$f" ] && install -m 755 "$f" "$root/tests/"
 done
-for f in "$root"/usr/bin/* "$root"/tests/*; do
+if [ -n "$mmbin" ]; then
+	for f in "$mmbin"/*; do
+		[ -x "$f" ] && [ -f "$f" ] && install -m 755 "$f" "$root/mm-selftests/"
+	done
+fi
+for f in "$root"/usr/bin/* "$root"/tests/* "$root"/mm-selftests/*; do
 	[ -e "$f" ] || continue
 	ldd "$f" >/dev/null 2>&1 && die "${f#"$root"} is dynamically linked; guest binaries must be static"
 done
