@@ -25,6 +25,16 @@ NR == 1 { next }
 	if ($9 == "na") base = 1; else onoff = 1
 }
 function us(x) { return sprintf("%9.1f", x) }
+# The numapte_counters field (a=1;b=2;...) as one readable line.
+function repl(c,    n, kv, i, a, m) {
+	if (c == "" || c == "na") return ""
+	n = split(c, kv, ";")
+	for (i = 1; i <= n; i++) { split(kv[i], a, "="); m[a[1]] = a[2] }
+	return sprintf("fills %s, tables copied %s, replica pages +%s/-%s; process %s, %s replica pages", \
+		m["numapte_fault"] + 0, m["numapte_table_copy"] + 0, m["numapte_page_alloc"] + 0, \
+		m["numapte_page_free"] + 0, (m["process_replicated"] == 1 ? "replicated" : "not replicated"), \
+		m["process_replica_pages"] + 0)
+}
 END {
 	if (onoff) {
 		printf "%-26s %3s %6s | %-27s | %-27s | %s\n", "", "", "", \
@@ -39,7 +49,8 @@ END {
 			printf "%-26s %3d %6s | %s %s %7.2f | %s %s %7.2f | %s %s\n", l, thr[l], \
 				sz[l], us(med[a]), us(p99[a]), ipi[a], us(med[b]), us(p99[b]), \
 				ipi[b], r, q
-			if (ctr[b] != "") printf "%-26s   on: %s\n", "", ctr[b]
+			if (repl(ctr[a]) != "") printf "%-26s  off: %s\n", "", repl(ctr[a])
+			if (repl(ctr[b]) != "") printf "%-26s   on: %s\n", "", repl(ctr[b])
 		}
 	} else {
 		printf "%-26s %3s %6s %9s %9s %7s  %-44s %s\n", "case", "thr", "size", \

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "numapte-stats.h"
 
@@ -133,6 +134,8 @@ struct snapshot {
 	struct nps_irq_row tlb;
 	struct nps_vmstat vm;
 	long long vmpte_kb;	/* -1: not reported by this kernel */
+	/* From /proc/self/numapte; -1 without numaPTE. */
+	long long replicated, replica_pages;
 };
 
 /* Everything that is printed, already reduced to per-op values. */
@@ -153,6 +156,7 @@ struct report {
 	} *counters;
 	bool has_numapte;
 	char numapte[64];
+	long long replicated, replica_pages;	/* -1: no numaPTE */
 };
 
 /* ---- errors ---- */
@@ -880,6 +884,26 @@ static void *thread_main(void *arg)
 
 /* ---- measurement ---- */
 
+/* This process's numaPTE state: replicated or not, replica pages. */
+static void read_proc_numapte(struct snapshot *s)
+{
+	char line[256];
+	long long v;
+	FILE *f = fopen("/proc/self/numapte", "r");
+
+	s->replicated = -1;
+	s->replica_pages = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "replicated: %lld", &v) == 1)
+			s->replicated = v;
+		else if (sscanf(line, "replica_pages: %lld", &v) == 1)
+			s->replica_pages = v;
+	}
+	fclose(f);
+}
+
 static void snapshot_take(struct snapshot *s)
 {
 	if (nps_irq_row_read("TLB", &s->tlb) < 0)
@@ -891,6 +915,7 @@ static void snapshot_take(struct snapshot *s)
 			die_errno("reading /proc/self/status");
 		s->vmpte_kb = -1;
 	}
+	read_proc_numapte(s);
 }
 
 static void snapshot_free(struct snapshot *s)
@@ -1040,6 +1065,8 @@ static void build_report(struct report *r, const struct topology *tp,
 	r->has_rfr = vm_delta(a, b, "nr_tlb_remote_flush_received", &d);
 	r->rfr_per_op = r->has_rfr ? (double)d / (double)n : 0;
 	r->vmpte_kb = b->vmpte_kb;
+	r->replicated = b->replicated;
+	r->replica_pages = b->replica_pages;
 	pt = nps_vmstat_find(&b->vm, "nr_page_table_pages");
 	r->has_pt_pages = pt != NULL;
 	r->pt_pages = pt ? *pt : 0;
@@ -1107,10 +1134,17 @@ static void print_nodes(const struct report *r, int nnodes, const char *sep)
 	}
 }
 
+/*
+ * numapte_* deltas over the timed ops, then this process's state at the end
+ * (process_replicated, process_replica_pages: absolute values).
+ */
 static void print_counters(const struct report *r, const char *sep)
 {
 	for (size_t i = 0; i < r->ncounters; i++)
 		printf("%s%s=%lld", i ? sep : "", r->counters[i].name, r->counters[i].delta);
+	if (r->replicated >= 0)
+		printf("%sprocess_replicated=%lld%sprocess_replica_pages=%lld",
+		       r->ncounters ? sep : "", r->replicated, sep, r->replica_pages);
 }
 
 /* A per-op value, or @na ("na" in CSV and table, "null" in JSON). */
@@ -1220,7 +1254,33 @@ static void print_json(const struct config *cfg, const struct report *r, int nno
 	fputs(",\"numapte_counters\":{", stdout);
 	for (size_t i = 0; i < r->ncounters; i++)
 		printf("%s\"%s\":%lld", i ? "," : "", r->counters[i].name, r->counters[i].delta);
+	if (r->replicated >= 0)
+		printf("%s\"process_replicated\":%lld,\"process_replica_pages\":%lld",
+		       r->ncounters ? "," : "", r->replicated, r->replica_pages);
 	puts("}}");
+}
+
+/*
+ * Run the whole process, from exec on, only on the CPUs its threads use: a
+ * process whose threads are all on one node must not have run anywhere
+ * else, or numaPTE (rightly) replicates it.  The shell started us on any
+ * CPU, so set the affinity and exec ourselves once.
+ */
+static void confine_process(const struct config *cfg, char **argv)
+{
+	cpu_set_t set;
+
+	if (getenv("TLBBENCH_CONFINED"))
+		return;
+	CPU_ZERO(&set);
+	for (int i = 0; i < cfg->threads; i++)
+		CPU_SET(cfg->thread_cpu[i], &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die_errno("sched_setaffinity");
+	if (setenv("TLBBENCH_CONFINED", "1", 1) < 0)
+		die_errno("setenv");
+	execv("/proc/self/exe", argv);
+	die_errno("re-executing /proc/self/exe");
 }
 
 int main(int argc, char **argv)
@@ -1235,6 +1295,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &cfg);
 	topology_init(&tp);
 	resolve_placement(&cfg, &tp);
+	confine_process(&cfg, argv);
 	if (!cfg.label)
 		default_label(&cfg);
 	read_numapte_sysctl(&r);

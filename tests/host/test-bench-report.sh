@@ -17,7 +17,7 @@ EOF
 cat >"$T/onoff.csv" <<EOF
 $H
 mprotect-observer,mprotect,private,spread,observer,8,4096,60,0,120,32000000,90000000,7.000,n0=1.000;n1=2.000;n2=2.000;n3=2.000,1.000,7.000,72,
-mprotect-observer,mprotect,private,spread,observer,8,4096,60,1,120,8000000,20000000,1.000,n0=1.000;n1=0.000;n2=0.000;n3=0.000,1.000,1.000,88,numapte_repl_fault=12;numapte_replica_alloc=9
+mprotect-observer,mprotect,private,spread,observer,8,4096,60,1,120,8000000,20000000,1.000,n0=1.000;n1=0.000;n2=0.000;n3=0.000,1.000,1.000,88,numapte_fault=12;numapte_table_copy=3;numapte_page_alloc=9;numapte_page_free=2;process_replicated=1;process_replica_pages=24
 munmap-shared,munmap,shared,spread,workers,8,4096,60,0,480,50000,90000,0.000,n0=0.000,1.000,0.000,72,
 munmap-shared,munmap,shared,spread,workers,8,4096,60,1,480,50000,90000,0.000,n0=0.000,1.000,0.000,72,
 EOF
@@ -37,8 +37,8 @@ tap_check "baseline: JSON numbers unquoted, strings quoted" \
 tap_check "off/on: side-by-side header" grep -q 'vm.numapte=0 (off).*vm.numapte=1 (on).*off/on' "$T/onoff.out"
 tap_check "off/on: latency ratio 4.00 and IPI ratio 7.00" \
 	grep -Eq '^mprotect-observer +8 +4096 \| +32000\.0 +90000\.0 +7\.00 \| +8000\.0 +20000\.0 +1\.00 \| +4\.00 +7\.00$' "$T/onoff.out"
-tap_check "off/on: numapte counters of the on run shown" \
-	grep -q 'on: numapte_repl_fault=12;numapte_replica_alloc=9' "$T/onoff.out"
+tap_check "off/on: replication counters of the on run shown" \
+	grep -q 'on: fills 12, tables copied 3, replica pages +9/-2; process replicated, 24 replica pages' "$T/onoff.out"
 tap_check "off/on: no IPI ratio when neither setting sent any" \
 	grep -Eq '^munmap-shared .*\| +1\.00 +-$' "$T/onoff.out"
 rc=0
