@@ -16,6 +16,11 @@
  *  madv_free       data written from a remote node after MADV_FREE
  *                  survives MADV_PAGEOUT (a dirty bit lost in a replica
  *                  would let reclaim discard it);
+ *  writeback       a shared file mapping on ext2 written from a remote
+ *                  node, msync()ed (which cleans the ptes), written again
+ *                  from a remote node and unmapped: after dropping the page
+ *                  cache the file holds the second write (a lost dirty bit
+ *                  would leave the page clean and the first write on disk);
  *  fork_cow        a child writing from every node gets private copies;
  *                  the parent, reading from every node, keeps its data;
  *  mremap_pmd      a 4 MiB PMD-aligned move (whole PTE tables) reads back
@@ -499,6 +504,50 @@ TEST_F(numapte, madv_free)
 		discarded += r.base[i * PAGE / 8] == 0;
 	if (!discarded)
 		SKIP(return, "MADV_PAGEOUT discarded no clean lazyfree page");
+}
+
+TEST_F_TIMEOUT(numapte, writeback, 120)
+{
+	const char *dir = getenv("NUMAPTE_TEST_FS");
+	struct region r = { .pages = 16, .tag = 20 };
+	size_t len = r.pages * PAGE;
+	char path[256];
+	uint64_t v;
+	unsigned long i;
+	int fd, dc;
+	void *p;
+
+	NEED_NODES(2);
+	if (!dir)
+		SKIP(return, "no disk filesystem (NUMAPTE_TEST_FS unset)");
+	snprintf(path, sizeof(path), "%s/writeback-%d", dir, getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, len));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, replicate_self());
+	r.base = p;
+	ASSERT_EQ(0, run_on_node(nnodes - 1, fill_pages, &r));
+	ASSERT_EQ(0, msync(p, len, MS_SYNC));
+	r.tag = 21;
+	ASSERT_EQ(0, run_on_node(nnodes - 1, fill_pages, &r));
+	ASSERT_EQ(0, munmap(p, len));
+	/* The second write must reach the disk without another msync. */
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+	dc = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (dc >= 0) {
+		ASSERT_EQ(1, write(dc, "1", 1));
+		close(dc);
+	}
+	for (i = 0; i < r.pages; i++) {
+		ASSERT_EQ((ssize_t)sizeof(v), pread(fd, &v, sizeof(v), i * PAGE));
+		EXPECT_EQ(val_of(21, i), v) TH_LOG("page %lu: %s on disk", i,
+			v == val_of(20, i) ? "the first write" : "garbage");
+	}
+	close(fd);
+	unlink(path);
 }
 
 struct cow {
