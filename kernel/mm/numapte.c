@@ -294,10 +294,28 @@ void numapte_sync_root(void *entry)
 EXPORT_SYMBOL(numapte_sync_root);
 
 /*
+ * A thread of @mm runs on this CPU (switch_mm, IRQs off): while @mm is not
+ * replicated, record the node; it is replicated at its next fault once it
+ * ran on two nodes.  Also called when the CPU had @mm loaded lazily and no
+ * CR3 load follows, as threads can run on a node for a long time without
+ * faulting there.
+ */
+void numapte_note_cpu(struct mm_struct *mm)
+{
+	struct numapte_mm *nm;
+	int nid = numa_node_id();
+
+	if (!static_branch_unlikely(&numapte_hooks) || mm == &init_mm)
+		return;
+	nm = mm_state(mm);
+	if (nm && !READ_ONCE(nm->active) && !node_isset(nid, nm->seen))
+		node_set(nid, nm->seen);
+}
+
+/*
  * The root this CPU must load for @mm.  Called by switch_mm with IRQs off:
  * the roots are freed only after an IPI to every CPU of the mm and an RCU
- * grace period.  For an mm not replicated yet it records the node, as
- * threads can run on a node for a long time without faulting there.
+ * grace period.
  */
 pgd_t *numapte_root(struct mm_struct *mm)
 {
@@ -307,15 +325,10 @@ pgd_t *numapte_root(struct mm_struct *mm)
 
 	if (!static_branch_unlikely(&numapte_hooks) || mm == &init_mm)
 		return mm->pgd;
+	numapte_note_cpu(mm);
 	nm = mm_state(mm);
-	if (!nm)
+	if (!nm || !READ_ONCE(nm->active))
 		return mm->pgd;
-	if (!READ_ONCE(nm->active)) {
-		/* Replicated at its next fault if it now ran on two nodes. */
-		if (!node_isset(numa_node_id(), nm->seen))
-			node_set(numa_node_id(), nm->seen);
-		return mm->pgd;
-	}
 	roots = READ_ONCE(nm->roots);
 	root = roots ? READ_ONCE(roots->rep[numa_node_id()]) : NULL;
 	return root ? ptdesc_address(root) : mm->pgd;

@@ -21,6 +21,7 @@ struct task_struct;
 
 #ifdef CONFIG_NUMAPTE
 pgd_t *numapte_root(struct mm_struct *mm);
+void numapte_note_cpu(struct mm_struct *mm);
 bool numapte_cr3_is_mm(struct mm_struct *mm, unsigned long cr3_pa);
 vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
 			 unsigned int flags);
@@ -35,6 +36,10 @@ void numapte_switch_root(void *mm);
 static inline pgd_t *numapte_root(struct mm_struct *mm)
 {
 	return mm->pgd;
+}
+
+static inline void numapte_note_cpu(struct mm_struct *mm)
+{
 }
 
 static inline bool numapte_cr3_is_mm(struct mm_struct *mm,
