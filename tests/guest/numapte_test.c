@@ -56,6 +56,8 @@
 #include <numa.h>
 #include <numaif.h>
 
+#include "libnuma_tap.h"
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
@@ -75,22 +77,6 @@
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
 #endif
-
-void numa_warn(int num, char *fmt, ...)
-{
-	va_list ap;
-
-	(void)num;
-	fputs("# libnuma: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
-void numa_error(char *where)
-{
-	fprintf(stderr, "# libnuma: error in %s: %s\n", where, strerror(errno));
-}
 
 /* ------------------------------------------------------------------------ */
 /* Nodes and pinning */
@@ -460,15 +446,10 @@ TEST_F(numapte, fill)
 	EXPECT_LT(allocs, vmstat("numapte_page_alloc"));
 }
 
-struct madv {
-	volatile uint64_t *base;
-	unsigned long pages;
-};
-
 /* Rewrite the first half of the pages after MADV_FREE. */
 static long rewrite_half(int n, void *p)
 {
-	struct madv *m = p;
+	struct region *m = p;
 	unsigned long i;
 
 	(void)n;
@@ -480,7 +461,6 @@ static long rewrite_half(int n, void *p)
 TEST_F(numapte, madv_free)
 {
 	struct region r = { .pages = 32, .tag = 3 };
-	struct madv m;
 	unsigned long i, discarded = 0;
 
 	NEED_NODES(2);
@@ -491,9 +471,7 @@ TEST_F(numapte, madv_free)
 	ASSERT_EQ(1, replicate_self());
 	ASSERT_EQ(-1, check_everywhere(&r));
 	ASSERT_EQ(0, madvise((void *)r.base, r.pages * PAGE, MADV_FREE));
-	m.base = r.base;
-	m.pages = r.pages;
-	ASSERT_EQ(0, run_on_node(nnodes - 1, rewrite_half, &m));
+	ASSERT_EQ(0, run_on_node(nnodes - 1, rewrite_half, &r));
 	ASSERT_EQ(0, madvise((void *)r.base, r.pages * PAGE, MADV_PAGEOUT));
 	for (i = 0; i < r.pages / 2; i++)
 		ASSERT_EQ(val_of(7, i), r.base[i * PAGE / 8])
@@ -550,15 +528,10 @@ TEST_F_TIMEOUT(numapte, writeback, 120)
 	unlink(path);
 }
 
-struct cow {
-	volatile uint64_t *base;
-	unsigned long pages;
-};
-
 /* Child: each node writes its own tag to its own pages, then checks all. */
 static long cow_write(int n, void *p)
 {
-	struct cow *c = p;
+	struct region *c = p;
 	unsigned long i;
 
 	for (i = n; i < c->pages; i += nnodes)
@@ -568,7 +541,7 @@ static long cow_write(int n, void *p)
 
 static long cow_check(int n, void *p)
 {
-	struct cow *c = p;
+	struct region *c = p;
 	unsigned long i;
 
 	(void)n;
@@ -581,7 +554,6 @@ static long cow_check(int n, void *p)
 TEST_F_TIMEOUT(numapte, fork_cow, 300)
 {
 	struct region r = { .pages = 64, .tag = 4 };
-	struct cow c;
 	int n, status, bad;
 	pid_t pid;
 
@@ -592,16 +564,14 @@ TEST_F_TIMEOUT(numapte, fork_cow, 300)
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
 	ASSERT_EQ(1, replicate_self());
 	ASSERT_EQ(-1, check_everywhere(&r));
-	c.base = r.base;
-	c.pages = r.pages;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		for (n = 0; n < nnodes; n++)
-			if (run_on_node(n, cow_write, &c))
+			if (run_on_node(n, cow_write, &r))
 				_exit(2);
 		for (n = 0; n < nnodes; n++)
-			if (run_on_node(n, cow_check, &c))
+			if (run_on_node(n, cow_check, &r))
 				_exit(3);
 		_exit(0);
 	}
@@ -612,9 +582,9 @@ TEST_F_TIMEOUT(numapte, fork_cow, 300)
 	EXPECT_EQ(-1, bad) TH_LOG("parent: node %d saw page %ld changed", bad, r.bad - 1);
 	/* The parent's own writes after fork (write-protected by fork). */
 	for (n = 0; n < nnodes; n++)
-		ASSERT_EQ(0, run_on_node(n, cow_write, &c));
+		ASSERT_EQ(0, run_on_node(n, cow_write, &r));
 	for (n = 0; n < nnodes; n++)
-		EXPECT_EQ(0, run_on_node(n, cow_check, &c));
+		EXPECT_EQ(0, run_on_node(n, cow_check, &r));
 }
 
 TEST_F_TIMEOUT(numapte, mremap_pmd, 300)

@@ -46,6 +46,8 @@
 
 #include <numa.h>
 
+#include "libnuma_tap.h"
+
 /* The harness header is not -Wextra clean (unused handler parameter). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -176,26 +178,6 @@ FIXTURE_VARIANT_ADD(tlb, thp2m) {
 };
 
 /* ------------------------------------------------------------------------ */
-/* libnuma diagnostics must not break the TAP stream. */
-
-void numa_warn(int num, char *fmt, ...)
-{
-	va_list ap;
-
-	(void)num;
-	fputs("# libnuma: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (fmt[0] && fmt[strlen(fmt) - 1] != '\n')
-		fputc('\n', stderr);
-}
-
-void numa_error(char *where)
-{
-	fprintf(stderr, "# libnuma: error in %s: %s\n", where, strerror(errno));
-}
-
 /* Topology is logged by the first test only; tests run in forked children. */
 static int *topology_logged;
 
