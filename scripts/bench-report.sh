@@ -2,8 +2,10 @@
 # Turn tlbbench CSV rows into the make-run table.
 #   scripts/bench-report.sh RESULTS.csv [--json OUT.json]
 # Baseline rows (numapte=na) give one block per case; rows measured with
-# vm.numapte=0 and =1 give off and on side by side with the off/on ratio of
-# the median latency (>1: numaPTE faster) and of IPIs per op.
+# vm.numapte=0, 2 and 1 give off, eager and on demand side by side (median
+# and p99 latency, IPIs per op, replica pages of the process) with the
+# off/on-demand ratio of the median latency (>1: numaPTE faster) and of
+# IPIs per op, and a line of numaPTE counters per replicating setting.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -20,37 +22,60 @@ NR == 1 { next }
 {
 	if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
 	k = $1 SUBSEP $9
+	have[k] = 1
 	med[k] = $11 / 1000; p99[k] = $12 / 1000; ipi[k] = $13
 	node[k] = $14; pte[k] = $17; ctr[k] = $18; thr[$1] = $6; sz[$1] = $7
-	if ($9 == "na") base = 1; else onoff = 1
+	if ($9 == "na") base = 1; else cmp = 1
 }
 function us(x) { return sprintf("%9.1f", x) }
-# The numapte_counters field (a=1;b=2;...) as one readable line.
-function repl(c,    n, kv, i, a, m) {
-	if (c == "" || c == "na") return ""
+# The numapte_counters field (a=1;b=2;...) into m[].
+function parse(c, m,    n, kv, i, a) {
+	split("", m)
 	n = split(c, kv, ";")
 	for (i = 1; i <= n; i++) { split(kv[i], a, "="); m[a[1]] = a[2] }
-	return sprintf("fills %s, tables copied %s, replica pages +%s/-%s; process %s, %s replica pages", \
-		m["numapte_fault"] + 0, m["numapte_table_copy"] + 0, m["numapte_page_alloc"] + 0, \
-		m["numapte_page_free"] + 0, (m["process_replicated"] == 1 ? "replicated" : "not replicated"), \
-		m["process_replica_pages"] + 0)
+	return n
+}
+function pages(k,    m) {
+	if (!(k in have)) return "-"
+	parse(ctr[k], m)
+	return m["process_replica_pages"] + 0
+}
+# One setting: median, p99, IPIs per op, replica pages of the process.
+function cell(k) {
+	if (!(k in have)) return sprintf("%9s %9s %7s %6s", "-", "-", "-", "-")
+	return sprintf("%s %s %7.2f %6s", us(med[k]), us(p99[k]), ipi[k], pages(k))
+}
+# What numaPTE did during one setting, as one readable line.
+function detail(k,    m) {
+	if (!(k in have) || ctr[k] == "" || ctr[k] == "na") return ""
+	parse(ctr[k], m)
+	return sprintf("fills %d, tables copied %d, replica pages +%d/-%d; flushes narrowed %d, broadcast %d, CPUs spared %d; process %s", \
+		m["numapte_fault"], m["numapte_table_copy"], m["numapte_page_alloc"], \
+		m["numapte_page_free"], m["numapte_flush_narrowed"], m["numapte_flush_broadcast"], \
+		m["numapte_flush_cpus_spared"], \
+		(m["process_replicated"] == 1 ? "replicated" : "not replicated"))
 }
 END {
-	if (onoff) {
-		printf "%-26s %3s %6s | %-27s | %-27s | %s\n", "", "", "", \
-			"vm.numapte=0 (off)", "vm.numapte=1 (on)", "off/on"
-		printf "%-26s %3s %6s | %9s %9s %7s | %9s %9s %7s | %6s %6s\n", "case", "thr", \
-			"size", "med_us", "p99_us", "IPI/op", "med_us", "p99_us", "IPI/op", "lat", "IPI"
+	if (cmp) {
+		printf "%-26s %3s %6s | %-34s | %-34s | %-34s | %s\n", "", "", "", \
+			"off (vm.numapte=0)", "eager (vm.numapte=2)", \
+			"on demand (vm.numapte=1)", "off/on demand"
+		printf "%-26s %3s %6s |", "case", "thr", "size"
+		for (j = 0; j < 3; j++)
+			printf " %9s %9s %7s %6s |", "med_us", "p99_us", "IPI/op", "pages"
+		printf " %6s %6s\n", "lat", "IPI"
 		for (i = 1; i <= n; i++) {
-			l = order[i]; a = l SUBSEP "0"; b = l SUBSEP "1"
-			r = med[b] > 0 ? sprintf("%6.2f", med[a] / med[b]) : "     -"
-			q = ipi[b] > 0 ? sprintf("%6.2f", ipi[a] / ipi[b]) : "   inf"
-			if (ipi[a] == 0 && ipi[b] == 0) q = "     -"
-			printf "%-26s %3d %6s | %s %s %7.2f | %s %s %7.2f | %s %s\n", l, thr[l], \
-				sz[l], us(med[a]), us(p99[a]), ipi[a], us(med[b]), us(p99[b]), \
-				ipi[b], r, q
-			if (repl(ctr[a]) != "") printf "%-26s  off: %s\n", "", repl(ctr[a])
-			if (repl(ctr[b]) != "") printf "%-26s   on: %s\n", "", repl(ctr[b])
+			l = order[i]; a = l SUBSEP "0"; e = l SUBSEP "2"; b = l SUBSEP "1"
+			r = (a in have) && (b in have) && med[b] > 0 ? \
+				sprintf("%6.2f", med[a] / med[b]) : "     -"
+			q = (a in have) && (b in have) && ipi[b] > 0 ? \
+				sprintf("%6.2f", ipi[a] / ipi[b]) : "   inf"
+			if (!(a in have) || !(b in have) || (ipi[a] == 0 && ipi[b] == 0))
+				q = "     -"
+			printf "%-26s %3d %6s | %s | %s | %s | %s %s\n", l, thr[l], sz[l], \
+				cell(a), cell(e), cell(b), r, q
+			if (detail(e) != "") printf "%-26s  eager: %s\n", "", detail(e)
+			if (detail(b) != "") printf "%-26s     on: %s\n", "", detail(b)
 		}
 	} else {
 		printf "%-26s %3s %6s %9s %9s %7s  %-44s %s\n", "case", "thr", "size", \

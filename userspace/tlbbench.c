@@ -104,7 +104,7 @@ struct worker {
 };
 
 /*
- * The shared pattern's lock step spins instead of sleeping: a thread asleep
+ * The workers' lock step spins instead of sleeping: a thread asleep
  * in pthread_barrier_wait leaves its CPU idle, the idle CPU switches to lazy
  * TLB mode, and a shootdown that frees no page table skips lazy CPUs. That
  * would make the IPI count depend on who happened to be asleep rather than on
@@ -122,7 +122,7 @@ struct bench {
 	int nops;		/* threads doing ops: all, or 1 in observer mode */
 	pthread_barrier_t start;	/* all threads + main: set up and pinned */
 	pthread_barrier_t phase;	/* op threads + main: around the timed phase */
-	struct spin_barrier sync;	/* op threads: lock step of the shared pattern */
+	struct spin_barrier sync;	/* op threads: lock step of workers mode */
 	char *shared;		/* shared-pattern region, SIZE * threads bytes */
 	size_t shared_len;
 	atomic_bool stop;	/* ends the observers' busy loop */
@@ -238,7 +238,8 @@ static void usage(void)
 "                             and ops on its own slice (default private;\n"
 "                             shared needs --mode workers and not --op touch)\n"
 "  --size BYTES[K|M|G]        per-thread size, multiple of 4096 (default 4K)\n"
-"  --thp                      2 MiB aligned + MADV_HUGEPAGE (size >= 2M)\n"
+"  --thp                      MADV_HUGEPAGE (size >= 2M); regions are always\n"
+"                             2 MiB aligned, with page tables of their own\n"
 "  --threads N                threads (default 1), at most one per usable CPU\n"
 "  --allow-oversubscribe      allow more threads than CPUs / threads sharing a CPU\n"
 "  --placement node:N|spread|cpus:LIST\n"
@@ -587,29 +588,29 @@ static uint64_t now_ns(void)
 }
 
 /*
- * Maps @len bytes of anonymous private memory. With @thp the region is 2 MiB
- * aligned (over-map by 2 MiB, unmap head and tail so exactly @len stays
- * mapped and a later munmap releases everything) and MADV_HUGEPAGE.
+ * Maps @len bytes of anonymous private memory, 2 MiB aligned (over-map by
+ * 2 MiB, unmap head and tail so exactly @len stays mapped and a later munmap
+ * releases everything). The alignment gives every region page tables of its
+ * own, as per-thread malloc arenas have: a thread's private memory never
+ * shares a page table with another thread's. With @thp also MADV_HUGEPAGE.
  */
 static char *map_region(size_t len, bool thp)
 {
-	size_t maplen = thp ? len + HPAGE_SZ : len;
+	size_t maplen = len + HPAGE_SZ;
 	char *p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *r;
 	size_t head, tail;
 
 	if (p == MAP_FAILED)
 		die_errno("mmap");
-	if (!thp)
-		return p;
 	r = (char *)(((uintptr_t)p + HPAGE_SZ - 1) & ~(uintptr_t)(HPAGE_SZ - 1));
 	head = (size_t)(r - p);
 	tail = maplen - head - len;
 	if (head && munmap(p, head) < 0)
-		die_errno("munmap (THP alignment head)");
+		die_errno("munmap (alignment head)");
 	if (tail && munmap(r + len, tail) < 0)
-		die_errno("munmap (THP alignment tail)");
-	if (madvise(r, len, MADV_HUGEPAGE) < 0)
+		die_errno("munmap (alignment tail)");
+	if (thp && madvise(r, len, MADV_HUGEPAGE) < 0)
 		die_errno("madvise(MADV_HUGEPAGE)");
 	return r;
 }
@@ -669,11 +670,14 @@ static bool persistent_region(const struct config *cfg)
 	return cfg->op == OP_MPROTECT || cfg->op == OP_MADVISE;
 }
 
-/* Lock step of the shared pattern; private threads never wait for each other. */
-static void sync_shared(struct bench *b)
+/*
+ * Lock step of the op threads, private pattern too: every thread is on its
+ * CPU, with the mm loaded, whenever another one does an op, so a shootdown
+ * reaches exactly the CPUs it targets. (Observer mode has one op thread.)
+ */
+static void sync_step(struct bench *b)
 {
-	if (b->cfg->pattern == PAT_SHARED)
-		spin_barrier_wait(&b->sync);
+	spin_barrier_wait(&b->sync);
 }
 
 /*
@@ -704,7 +708,7 @@ static void record(struct worker *w, bool timed, uint64_t t0)
 }
 
 /*
- * munmap. Private: map, write every page, time munmap.
+ * munmap. Private: map, write every page, time munmap, in lock step.
  * Shared, per iteration:
  *   barrier (all slices of the previous region are unmapped)
  *   thread 0 maps a new region of SIZE*threads
@@ -721,15 +725,15 @@ static void iter_munmap(struct worker *w, bool timed)
 	size_t warm_len;
 	uint64_t t0;
 
-	sync_shared(b);
+	sync_step(b);
 	if (cfg->pattern == PAT_PRIVATE)
 		w->region = map_region(cfg->size, cfg->thp);
 	else if (w->idx == 0)
 		b->shared = map_region(b->shared_len, cfg->thp);
-	sync_shared(b);
+	sync_step(b);
 	op_area(w, &warm, &warm_len, &target);
 	touch_write(warm, warm_len);
-	sync_shared(b);
+	sync_step(b);
 	t0 = now_ns();
 	if (munmap(target, cfg->size) < 0)
 		die_errno("munmap");
@@ -738,8 +742,8 @@ static void iter_munmap(struct worker *w, bool timed)
 }
 
 /*
- * mprotect, two timed ops per iteration. Shared pattern, per iteration
- * (private: the same without barriers):
+ * mprotect, two timed ops per iteration. Per iteration (private: the same
+ * on the thread's own region):
  *   barrier (every slice is writable again)
  *   write every page of the whole region (dirty, writable, TLB warm)
  *   barrier
@@ -758,16 +762,16 @@ static void iter_mprotect(struct worker *w, bool timed)
 	uint64_t t0;
 
 	op_area(w, &warm, &warm_len, &target);
-	sync_shared(b);
+	sync_step(b);
 	touch_write(warm, warm_len);
-	sync_shared(b);
+	sync_step(b);
 	t0 = now_ns();
 	if (mprotect(target, size, PROT_READ) < 0)
 		die_errno("mprotect(PROT_READ)");
 	record(w, timed, t0);
-	sync_shared(b);
+	sync_step(b);
 	touch_read(warm, warm_len);
-	sync_shared(b);
+	sync_step(b);
 	t0 = now_ns();
 	if (mprotect(target, size, PROT_READ | PROT_WRITE) < 0)
 		die_errno("mprotect(PROT_READ|PROT_WRITE)");
@@ -775,7 +779,7 @@ static void iter_mprotect(struct worker *w, bool timed)
 }
 
 /*
- * madvise. Shared pattern, per iteration (private: without barriers):
+ * madvise. Per iteration (private: the same on the thread's own region):
  *   barrier (previous zaps done)
  *   write every page of the whole region (refault, TLB warm)
  *   barrier
@@ -789,9 +793,9 @@ static void iter_madvise(struct worker *w, bool timed)
 	uint64_t t0;
 
 	op_area(w, &warm, &warm_len, &target);
-	sync_shared(b);
+	sync_step(b);
 	touch_write(warm, warm_len);
-	sync_shared(b);
+	sync_step(b);
 	t0 = now_ns();
 	if (madvise(target, b->cfg->size, MADV_DONTNEED) < 0)
 		die_errno("madvise(MADV_DONTNEED)");

@@ -32,6 +32,26 @@
  *   each sharer's copy of the entry becomes the derived value (0 for a
  *   non-leaf entry, to be re-linked by the next fault).
  *
+ * Narrowed flushes
+ *   A CPU on node N walks only node N's replica, which links a table only
+ *   if N is one of its sharers: so a changed or freed entry can be cached
+ *   only by CPUs of its table's sharers, plus any CPU still on the master
+ *   root.  Flushes of a replicated mm therefore go to the CPUs of the
+ *   sharer nodes of the tables they name (numapte_tlb_note_table(),
+ *   numapte_entry_nodes()), once every CPU of the mm has left the master:
+ *   @narrow is set after the root switch that follows activation, cleared
+ *   before the one that undoes it.  Sharer bits are read under the lock
+ *   that serialises writers of the entry, and only added under it: a node
+ *   that becomes a sharer later copies the new value.  Freed tables go
+ *   through RCU (MMU_GATHER_RCU_TABLE_FREE), so lockless walkers of the
+ *   master (GUP-fast) need no IPI.
+ *
+ * Policies (vm.numapte)
+ *   0: off.  1: on demand, a node gets a replica of a table when one of
+ *   its CPUs faults in its range.  2: eager, every fault fills the replica
+ *   of every node the mm ran on, like a full per-node copy (Mitosis); it
+ *   is there to compare against, in the same kernel.
+ *
  * Locking
  *   Replica entries are written under the lock that serialises writers of
  *   the master entry they mirror: the PTE lock for PTE tables, the PMD
@@ -74,6 +94,7 @@ enum numapte_level {
  * @nm:      the mm's state, for per-node page counts (alive while any
  *           master table of the mm is: tables are freed before pgd_free())
  * @next:    link on a list of detached tables being freed
+ * @rcu:     freed after a grace period: fill_linked() reads it locklessly
  * @level:   enum numapte_level of the master table
  * @sharers: nodes holding a replica; bits are only added while attached
  * @rep:     per node replica page or NULL; set before its sharer bit
@@ -81,6 +102,7 @@ enum numapte_level {
 struct numapte_table {
 	struct numapte_mm *nm;
 	struct numapte_table *next;
+	struct rcu_head rcu;
 	int level;
 	nodemask_t sharers;
 	struct ptdesc *rep[];
@@ -94,7 +116,11 @@ struct numapte_table {
  * @seen:   nodes this mm faulted on or was loaded on (atomic bit ops)
  * @active: CPUs load replica roots; set under @lock and numapte_mms_lock,
  *          cleared with the mmap_lock held for write
+ * @narrow: no CPU of the mm runs on the master root: flushes may be
+ *          narrowed to sharer nodes; set and cleared like @active
  * @roots:  the per-node replica roots while replicated (RCU-freed)
+ * @flush_narrowed, @flush_broadcast, @flush_cpus_spared: as the vmstat
+ *          events of the same names, for this mm
  * @pages:  replica pages per node, roots included
  */
 struct numapte_mm {
@@ -103,8 +129,18 @@ struct numapte_mm {
 	struct mutex lock; /* serialises activate() */
 	nodemask_t seen;
 	bool active;
+	bool narrow;
 	struct numapte_table *roots;
+	atomic_long_t flush_narrowed;
+	atomic_long_t flush_broadcast;
+	atomic_long_t flush_cpus_spared;
 	atomic_long_t pages[];
+};
+
+enum numapte_mode {
+	NUMAPTE_OFF,
+	NUMAPTE_ON_DEMAND,
+	NUMAPTE_EAGER,
 };
 
 /* Replicated mms; numapte_mms_lock also orders activation against vm.numapte=0. */
@@ -206,7 +242,7 @@ static void table_free(struct numapte_table *t, struct mmu_gather *tlb)
 		else
 			pagetable_free(rep);
 	}
-	kfree(t);
+	kfree_rcu(t, rcu);
 }
 
 static inline struct numapte_table *table_detach(struct ptdesc *pt)
@@ -214,13 +250,113 @@ static inline struct numapte_table *table_detach(struct ptdesc *pt)
 	return xchg(&pt->pt_numapte, NULL);
 }
 
-/* The master table @pt is being freed through @tlb (___p?_free_tlb()). */
+/*
+ * The master table @pt is being freed through @tlb (___p?_free_tlb()):
+ * the flush must reach the CPUs that may cache its replicas.
+ */
 void numapte_table_free_tlb(struct mmu_gather *tlb, struct ptdesc *pt)
 {
 	struct numapte_table *t = table_detach(pt);
 
-	if (t)
+	if (t) {
+		nodes_or(tlb->numapte_nodes, tlb->numapte_nodes, t->sharers);
 		table_free(t, tlb);
+	}
+}
+
+/*
+ * tlb_note_entry(): the entry at @entry changed under its table's lock
+ * and @tlb will flush it.  Unreplication can detach the table (RCU).
+ */
+void numapte_tlb_note_table(struct mmu_gather *tlb, void *entry)
+{
+	struct numapte_table *t;
+
+	rcu_read_lock();
+	t = READ_ONCE(virt_to_ptdesc(entry)->pt_numapte);
+	if (t)
+		nodes_or(tlb->numapte_nodes, tlb->numapte_nodes, t->sharers);
+	rcu_read_unlock();
+}
+
+/*
+ * The sharers of the table holding @entry, copied to @buf, for a flush of
+ * entries of that table made under its lock (flush_tlb_entries()).
+ */
+const nodemask_t *numapte_entry_nodes(void *entry, nodemask_t *buf)
+{
+	struct numapte_table *t;
+
+	if (!static_branch_unlikely(&numapte_hooks))
+		return NULL;
+	nodes_clear(*buf);
+	rcu_read_lock();
+	t = READ_ONCE(virt_to_ptdesc(entry)->pt_numapte);
+	if (t)
+		*buf = t->sharers;
+	rcu_read_unlock();
+	return buf;
+}
+
+/* Where flush_tlb_mm_nodes() builds a narrowed target mask. */
+static DEFINE_PER_CPU(struct cpumask, flush_cpus);
+
+static void count_broadcast(struct numapte_mm *nm)
+{
+	count_vm_event(NUMAPTE_FLUSH_BROADCAST);
+	atomic_long_inc(&nm->flush_broadcast);
+}
+
+/*
+ * The CPUs that a flush of @mm by CPU @cpu (preemption disabled) must
+ * reach, when only CPUs of @nodes can cache the flushed entries (NULL:
+ * unknown).  The roots are RCU-freed, and preemption is disabled.
+ */
+const struct cpumask *numapte_flush_cpus(struct mm_struct *mm,
+					 const nodemask_t *nodes, int cpu)
+{
+	const struct cpumask *all = mm_cpumask(mm);
+	struct numapte_table *roots = NULL;
+	struct numapte_mm *nm;
+	struct cpumask *mask;
+	nodemask_t reach;
+	int nid, spared;
+
+	if (!static_branch_unlikely(&numapte_hooks) || mm == &init_mm ||
+	    cpumask_any_but(all, cpu) >= nr_cpu_ids)
+		return all;
+	nm = mm_state(mm);
+	if (!nm)
+		return all;
+	/* Pairs with the barrier in switch_roots(): see unreplicate(). */
+	if (READ_ONCE(nm->narrow))
+		roots = READ_ONCE(nm->roots);
+	if (!nodes || !roots) {
+		count_broadcast(nm);
+		return all;
+	}
+	/* CPUs of a node without a root (hotplugged later) use the master. */
+	nodes_andnot(reach, node_online_map, roots->sharers);
+	nodes_or(reach, reach, *nodes);
+	nodes_and(reach, reach, node_online_map);
+	mask = this_cpu_ptr(&flush_cpus);
+	cpumask_clear(mask);
+	for_each_node_mask(nid, reach)
+		cpumask_or(mask, mask, cpumask_of_node(nid));
+	cpumask_and(mask, mask, all);
+	/* The local flush is cheap and keeps this CPU's tlb_gen current. */
+	if (cpumask_test_cpu(cpu, all))
+		cpumask_set_cpu(cpu, mask);
+	spared = cpumask_weight(all) - cpumask_weight(mask);
+	if (!spared) {
+		count_broadcast(nm);
+		return all;
+	}
+	count_vm_event(NUMAPTE_FLUSH_NARROWED);
+	count_vm_events(NUMAPTE_FLUSH_CPUS_SPARED, spared);
+	atomic_long_inc(&nm->flush_narrowed);
+	atomic_long_add(spared, &nm->flush_cpus_spared);
+	return mask;
 }
 
 /*
@@ -294,11 +430,11 @@ void numapte_sync_root(void *entry)
 EXPORT_SYMBOL(numapte_sync_root);
 
 /*
- * A thread of @mm runs on this CPU (switch_mm, IRQs off): while @mm is not
- * replicated, record the node; it is replicated at its next fault once it
- * ran on two nodes.  Also called when the CPU had @mm loaded lazily and no
- * CR3 load follows, as threads can run on a node for a long time without
- * faulting there.
+ * A thread of @mm runs on this CPU (switch_mm, IRQs off): record the node.
+ * An mm is replicated at its next fault once it ran on two nodes, and the
+ * eager policy fills every node it ran on.  Also called when the CPU had
+ * @mm loaded lazily and no CR3 load follows, as threads can run on a node
+ * for a long time without faulting there.
  */
 void numapte_note_cpu(struct mm_struct *mm)
 {
@@ -308,7 +444,7 @@ void numapte_note_cpu(struct mm_struct *mm)
 	if (!static_branch_unlikely(&numapte_hooks) || mm == &init_mm)
 		return;
 	nm = mm_state(mm);
-	if (nm && !READ_ONCE(nm->active) && !node_isset(nid, nm->seen))
+	if (nm && !node_isset(nid, nm->seen))
 		node_set(nid, nm->seen);
 }
 
@@ -443,6 +579,8 @@ static int activate(struct mm_struct *mm, struct numapte_mm *nm)
 	WRITE_ONCE(nm->active, true);
 	spin_unlock(&numapte_mms_lock);
 	switch_roots(mm);
+	/* Every CPU of the mm now runs on its node's root. */
+	WRITE_ONCE(nm->narrow, true);
 	count_vm_event(NUMAPTE_MM_REPLICATE);
 out:
 	mutex_unlock(&nm->lock);
@@ -526,6 +664,37 @@ static void copy_pte_table(struct ptdesc *master, struct ptdesc *rep)
 	count_vm_event(NUMAPTE_TABLE_COPY);
 }
 
+/* A replica parent entry: the master's flags, the replica's address. */
+static inline unsigned long link_value(struct ptdesc *rt, unsigned long mv)
+{
+	return __pa(entries(rt)) | (mv & ~PTE_PFN_MASK) | _PAGE_ACCESSED;
+}
+
+/*
+ * Without locks: node @nid's replica table that the replica entry @rslot
+ * already links for the master entry @mslot, or NULL; *@mtp is the master
+ * table @mslot points to.  The caller's VMA or mmap lock keeps the upper
+ * tables on the path alive, as it does for the walk of the core fault
+ * path; a link is only written for the master table the entry points to,
+ * and zeroed when the master entry changes.
+ */
+static struct ptdesc *linked(unsigned long *mslot, unsigned long *rslot,
+			     int nid, struct ptdesc **mtp)
+{
+	unsigned long mv = READ_ONCE(*mslot);
+	struct numapte_table *t;
+	struct ptdesc *rt;
+
+	if (!table_entry(mv))
+		return NULL;
+	*mtp = entry_table(mv);
+	t = READ_ONCE((*mtp)->pt_numapte);
+	rt = t ? READ_ONCE(t->rep[nid]) : NULL;
+	if (!rt || READ_ONCE(*rslot) != link_value(rt, mv))
+		return NULL;
+	return rt;
+}
+
 /*
  * Point the replica entry @rslot of node @nid at node @nid's replica of
  * the table that the master entry @mslot points to, creating the replica
@@ -568,8 +737,7 @@ static int link_table(struct numapte_mm *nm, int nid, int level,
 		smp_store_release(&t->rep[nid], rt);
 		node_set(nid, t->sharers);
 	}
-	/* A replica parent entry: the master's flags, the replica's address. */
-	want = __pa(entries(rt)) | (mv & ~PTE_PFN_MASK) | _PAGE_ACCESSED;
+	want = link_value(rt, mv);
 	if (READ_ONCE(*rslot) != want)
 		WRITE_ONCE(*rslot, want);
 	*rtp = rt;
@@ -601,6 +769,47 @@ static void refresh_leaf(unsigned long *mslot, bool write)
 }
 
 /*
+ * The common case, without mm->page_table_lock and the PMD lock that every
+ * fault of the mm would otherwise contend on: this node's replica already
+ * links the PTE table, so only its leaf needs refreshing, under the PTE
+ * lock, if the master still maps that table.  False: take the slow path.
+ * RCU covers a PTE table that retract_page_tables() frees meanwhile.
+ */
+static bool fill_linked(struct mm_struct *mm, struct ptdesc *root,
+			unsigned long addr, bool write, int nid)
+{
+	unsigned long *mslot = (unsigned long *)pgd_offset(mm, addr);
+	struct ptdesc *rt, *mt;
+	spinlock_t *ptl;
+	bool done = false;
+	pte_t *pte;
+
+	rcu_read_lock();
+	rt = linked(mslot, entries(root) + pgd_index(addr), nid, &mt);
+	if (!rt)
+		goto out;
+	mslot = entries(mt) + pud_index(addr);
+	rt = linked(mslot, entries(rt) + pud_index(addr), nid, &mt);
+	if (!rt)
+		goto out;
+	mslot = entries(mt) + pmd_index(addr);
+	rt = linked(mslot, entries(rt) + pmd_index(addr), nid, &mt);
+	if (!rt)
+		goto out;
+	pte = pte_offset_map_lock(mm, (pmd_t *)mslot, addr, &ptl);
+	if (!pte)
+		goto out;
+	if (virt_to_ptdesc(pte) == mt) {
+		refresh_leaf((unsigned long *)pte, write);
+		done = true;
+	}
+	pte_unmap_unlock(pte, ptl);
+out:
+	rcu_read_unlock();
+	return done;
+}
+
+/*
  * Fill node @nid's replica for @addr from the master, level by level.
  * Upper-level replica tables start empty and get one entry per fault;
  * a PTE table is copied whole when first replicated.
@@ -617,6 +826,8 @@ static int fill_once(struct mm_struct *mm, struct numapte_mm *nm,
 	int err;
 
 	if (!roots || !roots->rep[nid])
+		return 0;
+	if (fill_linked(mm, roots->rep[nid], addr, write, nid))
 		return 0;
 	/* top level -> PUD table -> PMD table, under page_table_lock */
 	spin_lock(&mm->page_table_lock);
@@ -682,6 +893,21 @@ static vm_fault_t fill(struct mm_struct *mm, struct numapte_mm *nm,
 }
 
 /*
+ * The eager policy: fill the replica of every other node @mm ran on too.
+ * A node that fails to get one faults it in on demand later.
+ */
+static void fill_eager(struct mm_struct *mm, struct numapte_mm *nm,
+		       unsigned long addr, bool write, int self)
+{
+	nodemask_t nodes = nm->seen;
+	int nid;
+
+	node_clear(self, nodes);
+	for_each_node_mask(nid, nodes)
+		fill(mm, nm, addr, write, nid);
+}
+
+/*
  * Called by handle_mm_fault() after a successful fault, with the VMA or
  * mmap lock still held: bring this node's replica up to date for
  * @address, so that the retried access finds it.  This is also where an
@@ -692,6 +918,7 @@ vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct numapte_mm *nm;
+	vm_fault_t ret;
 	int nid;
 
 	if (!static_branch_unlikely(&numapte_hooks))
@@ -706,7 +933,11 @@ vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
 		if (!nm)
 			return 0;
 	}
-	return fill(mm, nm, address & PAGE_MASK, flags & FAULT_FLAG_WRITE, nid);
+	ret = fill(mm, nm, address & PAGE_MASK, flags & FAULT_FLAG_WRITE, nid);
+	if (!ret && READ_ONCE(sysctl_numapte) == NUMAPTE_EAGER)
+		fill_eager(mm, nm, address & PAGE_MASK,
+			   flags & FAULT_FLAG_WRITE, nid);
+	return ret;
 }
 
 static void detach_one(struct ptdesc *pt, struct numapte_table **dead)
@@ -767,6 +998,12 @@ static void unreplicate(struct mm_struct *mm)
 	nm = mm_state(mm);
 	if (!nm || !nm->active)
 		goto out;
+	/*
+	 * Before any CPU goes back to the master: a flush that changed an
+	 * entry after a CPU switched (and may cache it) reads @narrow after
+	 * its entry write and inc_mm_tlb_gen(), and sees it false.
+	 */
+	WRITE_ONCE(nm->narrow, false);
 	WRITE_ONCE(nm->active, false);
 	spin_lock(&numapte_mms_lock);
 	list_del_init(&nm->list);
@@ -858,6 +1095,12 @@ int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 		total += n;
 	}
 	seq_printf(m, "replica_pages: %ld\n", total);
+	seq_printf(m, "flush_narrowed: %ld\n",
+		   nm ? atomic_long_read(&nm->flush_narrowed) : 0);
+	seq_printf(m, "flush_broadcast: %ld\n",
+		   nm ? atomic_long_read(&nm->flush_broadcast) : 0);
+	seq_printf(m, "flush_cpus_spared: %ld\n",
+		   nm ? atomic_long_read(&nm->flush_cpus_spared) : 0);
 	if (mm)
 		mmput(mm);
 	return 0;
@@ -903,17 +1146,18 @@ static struct ctl_table numapte_table[] = {
 		.mode		= 0644,
 		.proc_handler	= numapte_sysctl,
 		.extra1		= SYSCTL_ZERO,
-		.extra2		= SYSCTL_ONE,
+		.extra2		= SYSCTL_TWO,
 	},
 };
 
-/* numapte=0|1 on the command line: vm.numapte at boot. */
+/* numapte=0|1|2 on the command line: vm.numapte at boot. */
 static int __init numapte_setup(char *str)
 {
 	int mode;
 
-	if (!str || kstrtoint(str, 0, &mode) || mode < 0 || mode > 1) {
-		pr_warn("numapte: ignoring numapte=%s (0 or 1)\n", str);
+	if (!str || kstrtoint(str, 0, &mode) || mode < NUMAPTE_OFF ||
+	    mode > NUMAPTE_EAGER) {
+		pr_warn("numapte: ignoring numapte=%s (0, 1 or 2)\n", str);
 		return -EINVAL;
 	}
 	sysctl_numapte = mode;

@@ -2,11 +2,12 @@
 /*
  * numapte_test - functional tests of numaPTE's page-table replicas.
  *
- * Every test runs with vm.numapte=1 (set by the fixture, restored after)
- * and touches memory from threads pinned to a CPU of each node in turn, so
- * that the process is replicated and each node walks its own replica:
+ * Every test runs twice, with vm.numapte=1 (on demand) and 2 (eager), set
+ * by the fixture and restored after, and touches memory from threads
+ * pinned to a CPU of each node in turn, so that the process is replicated
+ * and each node walks its own replica:
  *
- *  sysctl          0 and 1 are accepted; 2, -1 and "x" get EINVAL and
+ *  sysctl          0, 1 and 2 are accepted; 3, -1 and "x" get EINVAL and
  *                  leave the value unchanged;
  *  one_node        a process whose threads stay on one node is not
  *                  replicated and has no replica pages;
@@ -34,7 +35,13 @@
  *                  replica pages and nr_page_table_pages where they were;
  *  toggle          vm.numapte flipped off and on under threads writing and
  *                  verifying on every node: no wrong value, replicas freed
- *                  when off.
+ *                  when off;
+ *  policy          a page table filled by node 0 alone gets a replica on
+ *                  node 0 only (on demand) or on every node the process
+ *                  ran on (eager);
+ *  flush_counters  mprotect of memory only node 0 touched, while threads
+ *                  spin on every node: on demand the process's flushes
+ *                  are narrowed and spare CPUs, eager broadcasts them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -360,6 +367,19 @@ FIXTURE(numapte) {
 	int saved;
 };
 
+/* The replication policy every test runs under: vm.numapte=mode. */
+FIXTURE_VARIANT(numapte) {
+	const char *mode;
+};
+
+FIXTURE_VARIANT_ADD(numapte, on_demand) {
+	.mode = "1",
+};
+
+FIXTURE_VARIANT_ADD(numapte, eager) {
+	.mode = "2",
+};
+
 FIXTURE_SETUP(numapte)
 {
 	find_nodes();
@@ -367,7 +387,7 @@ FIXTURE_SETUP(numapte)
 	self->saved = sysctl_read();
 	if (self->saved < 0)
 		SKIP(return, "no %s: kernel without numaPTE", SYSCTL);
-	ASSERT_EQ(0, sysctl_write("1"));
+	ASSERT_EQ(0, sysctl_write(variant->mode));
 	catch_segv();
 	/* The harness runs each test in a fresh child: start it on node 0. */
 	ASSERT_EQ(0, pin_cpu(node_cpu[0]));
@@ -394,16 +414,18 @@ TEST_F(numapte, sysctl)
 {
 	ASSERT_EQ(0, sysctl_write("0"));
 	ASSERT_EQ(0, sysctl_read());
+	ASSERT_EQ(0, sysctl_write("2"));
+	ASSERT_EQ(2, sysctl_read());
 	ASSERT_EQ(0, sysctl_write("1"));
 	ASSERT_EQ(1, sysctl_read());
-	EXPECT_EQ(-EINVAL, sysctl_write("2"));
+	EXPECT_EQ(-EINVAL, sysctl_write("3"));
 	EXPECT_EQ(1, sysctl_read());
 	EXPECT_EQ(-EINVAL, sysctl_write("-1"));
 	EXPECT_EQ(1, sysctl_read());
 	EXPECT_EQ(-EINVAL, sysctl_write("x"));
 	EXPECT_EQ(1, sysctl_read());
 	ASSERT_EQ(0, sysctl_write("0"));
-	EXPECT_EQ(-EINVAL, sysctl_write("2"));
+	EXPECT_EQ(-EINVAL, sysctl_write("3"));
 	EXPECT_EQ(0, sysctl_read());
 }
 
@@ -873,7 +895,7 @@ TEST_F_TIMEOUT(numapte, toggle, 300)
 	}
 	for (i = 0; i < 6; i++) {
 		usleep(50000);
-		ASSERT_EQ(0, sysctl_write(i % 2 ? "1" : "0"));
+		ASSERT_EQ(0, sysctl_write(i % 2 ? variant->mode : "0"));
 		if (i % 2)
 			ASSERT_EQ(1, replicate_self());
 	}
@@ -889,6 +911,115 @@ TEST_F_TIMEOUT(numapte, toggle, 300)
 	ASSERT_EQ(0, sysctl_write("0"));
 	EXPECT_EQ(0, self_numapte("replicated"));
 	EXPECT_EQ(0, self_numapte("replica_pages"));
+}
+
+/* Replica pages of this process on each node, into @pages. */
+static void node_pages(long *pages)
+{
+	char key[32];
+	int n;
+
+	for (n = 0; n < nnodes; n++) {
+		snprintf(key, sizeof(key), "replica_pages_node%d", node_id[n]);
+		pages[n] = self_numapte(key);
+	}
+}
+
+TEST_F_TIMEOUT(numapte, policy, 120)
+{
+	struct region r = { .pages = 16, .tag = 9 };
+	long before[MAX_NODES], after[MAX_NODES];
+	bool eager = !strcmp(variant->mode, "2");
+	int n;
+
+	NEED_NODES(2);
+	ASSERT_EQ(1, replicate_self());
+	/* A fresh PMD-aligned area: its PTE table is new, node 0 fills it. */
+	r.base = map_aligned(PMD_SIZE, PMD_SIZE);
+	ASSERT_NE(NULL, (void *)r.base);
+	node_pages(before);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	node_pages(after);
+	EXPECT_LT(before[0], after[0]);
+	for (n = 1; n < nnodes; n++) {
+		if (eager) {
+			EXPECT_LT(before[n], after[n])
+				TH_LOG("eager: no new replica on node %d", node_id[n]);
+		} else {
+			EXPECT_EQ(before[n], after[n])
+				TH_LOG("on demand: node %d got a replica it never used",
+				       node_id[n]);
+		}
+	}
+	ASSERT_EQ(-1, check_everywhere(&r));
+}
+
+struct spinner {
+	int n;
+	volatile int *stop;
+	volatile int ready;
+};
+
+/* Keep a CPU of node @n in the mm's cpumask, never lazy, until *stop. */
+static void *spin_thread(void *p)
+{
+	struct spinner *s = p;
+	volatile char *page;
+
+	if (pin_cpu(node_cpu[s->n]))
+		return NULL;
+	page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return NULL;
+	s->ready = 1;
+	while (!*s->stop)
+		page[0]++;
+	munmap((void *)page, PAGE);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(numapte, flush_counters, 120)
+{
+	struct spinner sp[MAX_NODES] = {};
+	pthread_t th[MAX_NODES];
+	long narrowed, broadcast, spared;
+	bool eager = !strcmp(variant->mode, "2");
+	volatile int stop = 0;
+	volatile char *p;
+	int n, i;
+
+	NEED_NODES(2);
+	ASSERT_EQ(1, replicate_self());
+	p = map_aligned(PMD_SIZE, PMD_SIZE);
+	ASSERT_NE(NULL, (void *)p);
+	p[0] = 1;	/* on node 0: the fixture pinned this thread there */
+	for (n = 1; n < nnodes; n++) {
+		sp[n].n = n;
+		sp[n].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&th[n], NULL, spin_thread, &sp[n]));
+		while (!sp[n].ready)
+			sched_yield();
+	}
+	narrowed = self_numapte("flush_narrowed");
+	broadcast = self_numapte("flush_broadcast");
+	spared = self_numapte("flush_cpus_spared");
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, mprotect((void *)p, PAGE, PROT_READ));
+		ASSERT_EQ(0, mprotect((void *)p, PAGE, PROT_READ | PROT_WRITE));
+		p[0] = 2;
+	}
+	if (eager) {
+		EXPECT_EQ(narrowed, self_numapte("flush_narrowed"));
+		EXPECT_LE(broadcast + 10, self_numapte("flush_broadcast"));
+	} else {
+		EXPECT_LE(narrowed + 10, self_numapte("flush_narrowed"));
+		EXPECT_LE(spared + 10 * (nnodes - 1),
+			  self_numapte("flush_cpus_spared"));
+	}
+	stop = 1;
+	for (n = 1; n < nnodes; n++)
+		pthread_join(th[n], NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -12,6 +12,7 @@
 #define _LINUX_NUMAPTE_H
 
 #include <linux/mm_types.h>
+#include <linux/nodemask_types.h>
 
 struct mmu_gather;
 struct seq_file;
@@ -32,6 +33,9 @@ int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 		      struct pid *pid, struct task_struct *task);
 /* Called by IPI from mm/numapte.c: reload CR3 from numapte_root(). */
 void numapte_switch_root(void *mm);
+const nodemask_t *numapte_entry_nodes(void *entry, nodemask_t *buf);
+const struct cpumask *numapte_flush_cpus(struct mm_struct *mm,
+					 const nodemask_t *nodes, int cpu);
 #else
 static inline pgd_t *numapte_root(struct mm_struct *mm)
 {
@@ -66,6 +70,18 @@ static inline void numapte_table_unlink(struct ptdesc *pt)
 
 static inline void numapte_pgd_free(struct mm_struct *mm, pgd_t *pgd)
 {
+}
+
+static inline const nodemask_t *numapte_entry_nodes(void *entry,
+						    nodemask_t *buf)
+{
+	return NULL;
+}
+
+static inline const struct cpumask *
+numapte_flush_cpus(struct mm_struct *mm, const nodemask_t *nodes, int cpu)
+{
+	return mm_cpumask(mm);
 }
 #endif /* CONFIG_NUMAPTE */
 
