@@ -99,6 +99,7 @@ struct worker {
 	int idx;
 	pthread_t tid;
 	char *region;		/* private region, while mapped */
+	char *slot;		/* where the last per-iteration region was */
 	uint64_t *samples;	/* ns per timed op */
 	size_t nsamples;
 };
@@ -124,6 +125,7 @@ struct bench {
 	pthread_barrier_t phase;	/* op threads + main: around the timed phase */
 	struct spin_barrier sync;	/* op threads: lock step of workers mode */
 	char *shared;		/* shared-pattern region, SIZE * threads bytes */
+	char *shared_slot;	/* where the last per-iteration one was */
 	size_t shared_len;
 	atomic_bool stop;	/* ends the observers' busy loop */
 	struct worker *w;
@@ -588,19 +590,32 @@ static uint64_t now_ns(void)
 }
 
 /*
- * Maps @len bytes of anonymous private memory, 2 MiB aligned (over-map by
- * 2 MiB, unmap head and tail so exactly @len stays mapped and a later munmap
- * releases everything). The alignment gives every region page tables of its
- * own, as per-thread malloc arenas have: a thread's private memory never
- * shares a page table with another thread's. With @thp also MADV_HUGEPAGE.
+ * Maps @len bytes of anonymous private memory, 2 MiB aligned. The alignment
+ * gives every region page tables of its own, as per-thread malloc arenas
+ * have: a thread's private memory never shares a page table with another
+ * thread's. With @thp also MADV_HUGEPAGE.
+ *
+ * A region mapped once per iteration passes @slot: it goes back where the
+ * previous one was (*@slot, freed by now) if that is free, so the untimed
+ * setup is one mmap. Otherwise, over-map by 2 MiB and unmap head and tail so
+ * exactly @len stays mapped (and a later munmap releases everything), and
+ * remember the place in *@slot.
  */
-static char *map_region(size_t len, bool thp)
+static char *map_region(size_t len, bool thp, char **slot)
 {
 	size_t maplen = len + HPAGE_SZ;
-	char *p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *r;
+	char *p, *r;
 	size_t head, tail;
 
+	if (slot && *slot) {
+		r = mmap(*slot, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (r == *slot)
+			goto advise;
+		if (r != MAP_FAILED && munmap(r, len) < 0)
+			die_errno("munmap (misplaced region)");
+	}
+	p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		die_errno("mmap");
 	r = (char *)(((uintptr_t)p + HPAGE_SZ - 1) & ~(uintptr_t)(HPAGE_SZ - 1));
@@ -610,6 +625,9 @@ static char *map_region(size_t len, bool thp)
 		die_errno("munmap (alignment head)");
 	if (tail && munmap(r + len, tail) < 0)
 		die_errno("munmap (alignment tail)");
+	if (slot)
+		*slot = r;
+advise:
 	if (thp && madvise(r, len, MADV_HUGEPAGE) < 0)
 		die_errno("madvise(MADV_HUGEPAGE)");
 	return r;
@@ -727,9 +745,9 @@ static void iter_munmap(struct worker *w, bool timed)
 
 	sync_step(b);
 	if (cfg->pattern == PAT_PRIVATE)
-		w->region = map_region(cfg->size, cfg->thp);
+		w->region = map_region(cfg->size, cfg->thp, &w->slot);
 	else if (w->idx == 0)
-		b->shared = map_region(b->shared_len, cfg->thp);
+		b->shared = map_region(b->shared_len, cfg->thp, &b->shared_slot);
 	sync_step(b);
 	op_area(w, &warm, &warm_len, &target);
 	touch_write(warm, warm_len);
@@ -807,7 +825,7 @@ static void iter_touch(struct worker *w, bool timed)
 {
 	const struct config *cfg = w->b->cfg;
 	uint64_t t0 = now_ns();
-	char *p = map_region(cfg->size, cfg->thp);
+	char *p = map_region(cfg->size, cfg->thp, &w->slot);
 
 	touch_write(p, cfg->size);
 	record(w, timed, t0);
@@ -832,7 +850,7 @@ static void run_iteration(struct worker *w, bool timed)
  */
 static void observe(struct bench *b)
 {
-	char *page = map_region(PAGE_SZ, false);
+	char *page = map_region(PAGE_SZ, false, NULL);
 	volatile char *v = page;
 
 	touch_write(page, PAGE_SZ);
@@ -871,7 +889,7 @@ static void *thread_main(void *arg)
 	}
 	w->samples = xmalloc((size_t)cfg->iters * (size_t)ops_per_iter(cfg) * sizeof(uint64_t));
 	if (cfg->pattern == PAT_PRIVATE && persistent_region(cfg))
-		w->region = map_region(cfg->size, cfg->thp);
+		w->region = map_region(cfg->size, cfg->thp, NULL);
 	barrier_wait(&b->start);
 	for (int i = 0; i < cfg->warmup; i++)
 		run_iteration(w, false);
@@ -949,7 +967,7 @@ static void run_bench(const struct config *cfg, struct snapshot *before,
 		      "pthread_barrier_init");
 	b.sync.parties = (unsigned int)b.nops;
 	if (cfg->pattern == PAT_SHARED && persistent_region(cfg))
-		b.shared = map_region(b.shared_len, cfg->thp);
+		b.shared = map_region(b.shared_len, cfg->thp, NULL);
 	b.w = xcalloc((size_t)cfg->threads, sizeof(*b.w));
 	for (int i = 0; i < cfg->threads; i++) {
 		b.w[i].b = &b;

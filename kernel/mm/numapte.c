@@ -265,18 +265,30 @@ void numapte_table_free_tlb(struct mmu_gather *tlb, struct ptdesc *pt)
 }
 
 /*
- * tlb_note_entry(): the entry at @entry changed under its table's lock
- * and @tlb will flush it.  Unreplication can detach the table (RCU).
+ * Add the sharers of the (non-root) table holding @entry to @nodes.
+ * Unreplication can detach the table meanwhile (RCU).
  */
-void numapte_tlb_note_table(struct mmu_gather *tlb, void *entry)
+static void note_sharers(nodemask_t *nodes, void *entry)
 {
 	struct numapte_table *t;
 
 	rcu_read_lock();
 	t = READ_ONCE(virt_to_ptdesc(entry)->pt_numapte);
 	if (t)
-		nodes_or(tlb->numapte_nodes, tlb->numapte_nodes, t->sharers);
+		nodes_or(*nodes, *nodes, t->sharers);
 	rcu_read_unlock();
+}
+
+/* tlb_note_entry(): @entry changed under its table's lock; @tlb flushes it. */
+void numapte_tlb_note_table(struct mmu_gather *tlb, void *entry)
+{
+	note_sharers(&tlb->numapte_nodes, entry);
+}
+
+/* tlb_note_walk(): a zap scanned the table holding @entry. */
+void numapte_tlb_note_walk(struct mmu_gather *tlb, void *entry)
+{
+	note_sharers(&tlb->numapte_walked, entry);
 }
 
 /*
@@ -780,7 +792,7 @@ static bool fill_linked(struct mm_struct *mm, struct ptdesc *root,
 {
 	unsigned long *mslot = (unsigned long *)pgd_offset(mm, addr);
 	struct ptdesc *rt, *mt;
-	spinlock_t *ptl;
+	spinlock_t *ptl; /* of the master PTE table */
 	bool done = false;
 	pte_t *pte;
 

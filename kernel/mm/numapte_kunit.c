@@ -5,7 +5,8 @@
  *
  * The real-mm case runs in the KUnit kthread with a fresh mm attached
  * (kunit_vm_mmap()), replicates it on purpose, and checks, table by table,
- * what a replication fault built and what each master write propagated.
+ * what a replication fault built, what each master write propagated, and
+ * which nodes and CPUs a flush of the filled table is narrowed to.
  */
 #include <kunit/test.h>
 #include <linux/mman.h>
@@ -99,9 +100,64 @@ static void test_replicate(struct kunit *test, struct test_state *s)
 	KUNIT_EXPECT_EQ(test, 0, activate(s->mm, s->nm));
 	mmap_read_unlock(s->mm);
 	KUNIT_ASSERT_TRUE(test, READ_ONCE(s->nm->active));
+	/* Every CPU of the mm left the master: flushes may be narrowed. */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(s->nm->narrow));
 	/* This CPU (the test is pinned) now runs on its node's root. */
 	KUNIT_EXPECT_EQ(test, __pa(numapte_root(s->mm)), read_cr3_pa());
 	KUNIT_EXPECT_NE(test, __pa(s->mm->pgd), read_cr3_pa());
+}
+
+/*
+ * Flushes of entries of the PTE table at @ptep, which only this node
+ * shares, name this node: through an mmu_gather, through
+ * flush_tlb_entries(), and as CPUs when the mm's cpumask holds every CPU.
+ */
+static void test_narrowing(struct kunit *test, struct test_state *s,
+			   pte_t *ptep)
+{
+	nodemask_t one = nodemask_of_node(s->nid), buf;
+	bool self_in, own_in = true, other_in = false;
+	const struct cpumask *mask, *all;
+	long narrowed = atomic_long_read(&s->nm->flush_narrowed);
+	struct mmu_gather tlb;
+	cpumask_var_t saved;
+	int cpu, c;
+
+	tlb_gather_mmu(&tlb, s->mm);
+	KUNIT_EXPECT_TRUE(test, nodes_empty(tlb.numapte_nodes));
+	tlb_note_entry(&tlb, ptep);
+	KUNIT_EXPECT_TRUE(test, nodes_equal(one, tlb.numapte_nodes));
+	KUNIT_EXPECT_PTR_EQ(test, &tlb.numapte_nodes, tlb_flush_nodes(&tlb));
+	tlb_note_all(&tlb);
+	KUNIT_EXPECT_NULL(test, tlb_flush_nodes(&tlb));
+	tlb_finish_mmu(&tlb);
+
+	KUNIT_ASSERT_NOT_NULL(test, numapte_entry_nodes(ptep, &buf));
+	KUNIT_EXPECT_TRUE(test, nodes_equal(one, buf));
+
+	KUNIT_ASSERT_TRUE(test, alloc_cpumask_var(&saved, GFP_KERNEL));
+	cpumask_copy(saved, mm_cpumask(s->mm));
+	cpumask_copy(mm_cpumask(s->mm), cpu_online_mask);
+	cpu = get_cpu();
+	all = numapte_flush_cpus(s->mm, NULL, cpu);
+	mask = numapte_flush_cpus(s->mm, &one, cpu);
+	self_in = cpumask_test_cpu(cpu, mask);
+	for_each_online_cpu(c) {
+		if (cpu_to_node(c) == s->nid)
+			own_in &= cpumask_test_cpu(c, mask);
+		else
+			other_in |= cpumask_test_cpu(c, mask);
+	}
+	put_cpu();
+	cpumask_copy(mm_cpumask(s->mm), saved);
+	free_cpumask_var(saved);
+	KUNIT_EXPECT_PTR_EQ(test, (const struct cpumask *)mm_cpumask(s->mm), all);
+	KUNIT_EXPECT_TRUE(test, self_in);
+	KUNIT_EXPECT_TRUE(test, own_in);
+	KUNIT_EXPECT_FALSE(test, other_in);
+	if (num_online_nodes() > 1)
+		KUNIT_EXPECT_EQ(test, narrowed + 1,
+				atomic_long_read(&s->nm->flush_narrowed));
 }
 
 static void numapte_test_real_mm(struct kunit *test)
@@ -174,6 +230,8 @@ static void numapte_test_real_mm(struct kunit *test)
 	set_pte(ptep, __pte(v));
 	KUNIT_EXPECT_EQ(test, v, test_replica_entry(t, s.nid, ptep));
 	spin_unlock(pte_lockptr(s.mm, pmdp));
+
+	test_narrowing(test, &s, ptep);
 
 	/* munmap frees the master tables and, with them, their replicas. */
 	alloc0 = test_event(test, NUMAPTE_PAGE_ALLOC);
