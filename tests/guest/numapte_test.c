@@ -2,10 +2,13 @@
 /*
  * numapte_test - functional tests of numaPTE's page-table replicas.
  *
- * Every test runs twice, with vm.numapte=1 (on demand) and 2 (eager), set
- * by the fixture and restored after, and touches memory from threads
- * pinned to a CPU of each node in turn, so that the process is replicated
- * and each node walks its own replica:
+ * Every test runs three times, with vm.numapte=0 (off), 1 (on demand) and
+ * 2 (eager), set by the fixture and restored after, and touches memory from
+ * threads pinned to a CPU of each node in turn, so that the process is
+ * replicated (on demand, eager) and each node walks its own replica.  Off,
+ * the data tests (madv_free, writeback, fork_cow, mremap_pmd, thp, migrate)
+ * check the same on an unreplicated process and the tests of replication
+ * itself skip:
  *
  *  sysctl          0, 1 and 2 are accepted; 3, -1 and "x" get EINVAL and
  *                  leave the value unchanged;
@@ -367,17 +370,29 @@ FIXTURE(numapte) {
 	int saved;
 };
 
-/* The replication policy every test runs under: vm.numapte=mode. */
+/*
+ * The setting every test runs under: vm.numapte=mode.  Off, the data tests
+ * still run (the same checks on an unreplicated process) and the tests of
+ * replication itself skip.
+ */
 FIXTURE_VARIANT(numapte) {
 	const char *mode;
+	int replicates;
+};
+
+FIXTURE_VARIANT_ADD(numapte, off) {
+	.mode = "0",
+	.replicates = 0,
 };
 
 FIXTURE_VARIANT_ADD(numapte, on_demand) {
 	.mode = "1",
+	.replicates = 1,
 };
 
 FIXTURE_VARIANT_ADD(numapte, eager) {
 	.mode = "2",
+	.replicates = 1,
 };
 
 FIXTURE_SETUP(numapte)
@@ -408,6 +423,13 @@ FIXTURE_TEARDOWN(numapte)
 		if (nnodes < (n))					\
 			SKIP(return, "needs %d NUMA nodes, guest has %d", \
 			     (n), nnodes);				\
+	} while (0)
+
+/* A test of replication itself: nothing to test with vm.numapte=0. */
+#define NEED_REPLICATION()						\
+	do {								\
+		if (!variant->replicates)				\
+			SKIP(return, "vm.numapte=0: nothing is replicated"); \
 	} while (0)
 
 TEST_F(numapte, sysctl)
@@ -452,12 +474,13 @@ TEST_F(numapte, fill)
 	int n, bad;
 
 	NEED_NODES(2);
+	NEED_REPLICATION();
 	ASSERT_LE(0, faults);
 	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)r.base);
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	bad = check_everywhere(&r);
 	ASSERT_EQ(-1, bad) TH_LOG("node %d read page %ld wrong", bad, r.bad - 1);
 	for (n = 0; n < nnodes; n++) {
@@ -490,7 +513,7 @@ TEST_F(numapte, madv_free)
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)r.base);
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	ASSERT_EQ(-1, check_everywhere(&r));
 	ASSERT_EQ(0, madvise((void *)r.base, r.pages * PAGE, MADV_FREE));
 	ASSERT_EQ(0, run_on_node(nnodes - 1, rewrite_half, &r));
@@ -526,7 +549,7 @@ TEST_F_TIMEOUT(numapte, writeback, 120)
 	ASSERT_EQ(0, ftruncate(fd, len));
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	r.base = p;
 	ASSERT_EQ(0, run_on_node(nnodes - 1, fill_pages, &r));
 	ASSERT_EQ(0, msync(p, len, MS_SYNC));
@@ -584,7 +607,7 @@ TEST_F_TIMEOUT(numapte, fork_cow, 300)
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)r.base);
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	ASSERT_EQ(-1, check_everywhere(&r));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -625,7 +648,7 @@ TEST_F_TIMEOUT(numapte, mremap_pmd, 300)
 	madvise(src, len, MADV_NOHUGEPAGE);
 	r.base = (volatile uint64_t *)src;
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	ASSERT_EQ(-1, check_everywhere(&r));
 	ASSERT_EQ(dst, mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst));
 	r.base = (volatile uint64_t *)dst;
@@ -652,7 +675,7 @@ TEST_F_TIMEOUT(numapte, thp, 300)
 	ASSERT_EQ(0, madvise(p, PMD_SIZE, MADV_HUGEPAGE));
 	r.base = (volatile uint64_t *)p;
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	bad = check_everywhere(&r);
 	ASSERT_EQ(-1, bad) TH_LOG("THP: node %d page %ld", bad, r.bad - 1);
 
@@ -734,7 +757,7 @@ TEST_F_TIMEOUT(numapte, migrate, 300)
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)r.base);
 	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	for (n = 0; n < nnodes; n++) {
 		rd[n].r = &r;
 		rd[n].stop = &stop;
@@ -826,6 +849,7 @@ TEST_F_TIMEOUT(numapte, exit_no_leak, 300)
 	int round;
 
 	NEED_NODES(2);
+	NEED_REPLICATION();
 	/* Round 0 warms up (kernel stacks and their page tables). */
 	for (round = 0; round < 3; round++) {
 		settle();
@@ -882,10 +906,11 @@ TEST_F_TIMEOUT(numapte, toggle, 300)
 	int n, i;
 
 	NEED_NODES(2);
+	NEED_REPLICATION();
 	base = mmap(NULL, nnodes * PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)base);
-	ASSERT_EQ(1, replicate_self());
+	ASSERT_EQ(variant->replicates, replicate_self());
 	for (n = 0; n < nnodes; n++) {
 		w[n].base = base;
 		w[n].stop = &stop;
@@ -897,7 +922,7 @@ TEST_F_TIMEOUT(numapte, toggle, 300)
 		usleep(50000);
 		ASSERT_EQ(0, sysctl_write(i % 2 ? variant->mode : "0"));
 		if (i % 2)
-			ASSERT_EQ(1, replicate_self());
+			ASSERT_EQ(variant->replicates, replicate_self());
 	}
 	usleep(50000);
 	stop = 1;
@@ -933,7 +958,8 @@ TEST_F_TIMEOUT(numapte, policy, 120)
 	int n;
 
 	NEED_NODES(2);
-	ASSERT_EQ(1, replicate_self());
+	NEED_REPLICATION();
+	ASSERT_EQ(variant->replicates, replicate_self());
 	/* A fresh PMD-aligned area: its PTE table is new, node 0 fills it. */
 	r.base = map_aligned(PMD_SIZE, PMD_SIZE);
 	ASSERT_NE(NULL, (void *)r.base);
@@ -990,7 +1016,8 @@ TEST_F_TIMEOUT(numapte, flush_counters, 120)
 	int n, i;
 
 	NEED_NODES(2);
-	ASSERT_EQ(1, replicate_self());
+	NEED_REPLICATION();
+	ASSERT_EQ(variant->replicates, replicate_self());
 	p = map_aligned(PMD_SIZE, PMD_SIZE);
 	ASSERT_NE(NULL, (void *)p);
 	p[0] = 1;	/* on node 0: the fixture pinned this thread there */
