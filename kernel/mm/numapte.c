@@ -293,20 +293,15 @@ void numapte_tlb_note_walk(struct mmu_gather *tlb, void *entry)
 
 /*
  * The sharers of the table holding @entry, copied to @buf, for a flush of
- * entries of that table made under its lock (flush_tlb_entries()).
+ * entries of that table cleared or changed under its lock
+ * (flush_tlb_entries(), arch_tlbbatch_add_pending_entry()).
  */
 const nodemask_t *numapte_entry_nodes(void *entry, nodemask_t *buf)
 {
-	struct numapte_table *t;
-
 	if (!static_branch_unlikely(&numapte_hooks))
 		return NULL;
 	nodes_clear(*buf);
-	rcu_read_lock();
-	t = READ_ONCE(virt_to_ptdesc(entry)->pt_numapte);
-	if (t)
-		*buf = t->sharers;
-	rcu_read_unlock();
+	note_sharers(buf, entry);
 	return buf;
 }
 
@@ -359,7 +354,7 @@ const struct cpumask *numapte_flush_cpus(struct mm_struct *mm,
 	/* The local flush is cheap and keeps this CPU's tlb_gen current. */
 	if (cpumask_test_cpu(cpu, all))
 		cpumask_set_cpu(cpu, mask);
-	spared = cpumask_weight(all) - cpumask_weight(mask);
+	spared = cpumask_weight_andnot(all, mask);
 	if (!spared) {
 		count_broadcast(nm);
 		return all;

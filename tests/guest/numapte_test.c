@@ -44,7 +44,10 @@
  *                  ran on (eager);
  *  flush_counters  mprotect of memory only node 0 touched, while threads
  *                  spin on every node: on demand the process's flushes
- *                  are narrowed and spare CPUs, eager broadcasts them.
+ *                  are narrowed and spare CPUs, eager broadcasts them;
+ *  batched_flush   the same for the batched flushes of reclaim
+ *                  (MADV_FREE pages discarded by MADV_PAGEOUT), which
+ *                  must also really discard them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1005,15 +1008,44 @@ static void *spin_thread(void *p)
 	return NULL;
 }
 
+struct spinners {
+	struct spinner sp[MAX_NODES];
+	pthread_t th[MAX_NODES];
+	volatile int stop;
+};
+
+/* Start a spinner on every node but node 0; 0 on success. */
+static int start_spinners(struct spinners *s)
+{
+	int n;
+
+	for (n = 1; n < nnodes; n++) {
+		s->sp[n].n = n;
+		s->sp[n].stop = &s->stop;
+		if (pthread_create(&s->th[n], NULL, spin_thread, &s->sp[n]))
+			return -1;
+		while (!s->sp[n].ready)
+			sched_yield();
+	}
+	return 0;
+}
+
+static void stop_spinners(struct spinners *s)
+{
+	int n;
+
+	s->stop = 1;
+	for (n = 1; n < nnodes; n++)
+		pthread_join(s->th[n], NULL);
+}
+
 TEST_F_TIMEOUT(numapte, flush_counters, 120)
 {
-	struct spinner sp[MAX_NODES] = {};
-	pthread_t th[MAX_NODES];
+	struct spinners s = {};
 	long narrowed, broadcast, spared;
 	bool eager = !strcmp(variant->mode, "2");
-	volatile int stop = 0;
 	volatile char *p;
-	int n, i;
+	int i;
 
 	NEED_NODES(2);
 	NEED_REPLICATION();
@@ -1021,13 +1053,7 @@ TEST_F_TIMEOUT(numapte, flush_counters, 120)
 	p = map_aligned(PMD_SIZE, PMD_SIZE);
 	ASSERT_NE(NULL, (void *)p);
 	p[0] = 1;	/* on node 0: the fixture pinned this thread there */
-	for (n = 1; n < nnodes; n++) {
-		sp[n].n = n;
-		sp[n].stop = &stop;
-		ASSERT_EQ(0, pthread_create(&th[n], NULL, spin_thread, &sp[n]));
-		while (!sp[n].ready)
-			sched_yield();
-	}
+	ASSERT_EQ(0, start_spinners(&s));
 	narrowed = self_numapte("flush_narrowed");
 	broadcast = self_numapte("flush_broadcast");
 	spared = self_numapte("flush_cpus_spared");
@@ -1044,9 +1070,50 @@ TEST_F_TIMEOUT(numapte, flush_counters, 120)
 		EXPECT_LE(spared + 10 * (nnodes - 1),
 			  self_numapte("flush_cpus_spared"));
 	}
-	stop = 1;
-	for (n = 1; n < nnodes; n++)
-		pthread_join(th[n], NULL);
+	stop_spinners(&s);
+}
+
+TEST_F_TIMEOUT(numapte, batched_flush, 120)
+{
+	struct spinners s = {};
+	long narrowed, broadcast, spared;
+	bool eager = !strcmp(variant->mode, "2");
+	const unsigned long pages = 16;
+	unsigned long i, discarded = 0;
+	volatile uint64_t *p;
+
+	NEED_NODES(2);
+	NEED_REPLICATION();
+	ASSERT_EQ(variant->replicates, replicate_self());
+	p = map_aligned(PMD_SIZE, PMD_SIZE);
+	ASSERT_NE(NULL, (void *)p);
+	/* Spinners first, so that eager fills their nodes at these faults. */
+	ASSERT_EQ(0, start_spinners(&s));
+	for (i = 0; i < pages; i++)
+		p[i * PAGE / 8] = val_of(30, i);
+	ASSERT_EQ(0, madvise((void *)p, pages * PAGE, MADV_FREE));
+	/*
+	 * MADV_PAGEOUT flushes nothing itself: reclaim clears the ptes with a
+	 * batched flush (remote CPUs are in the mm's cpumask) and discards
+	 * the clean lazyfree pages.
+	 */
+	narrowed = self_numapte("flush_narrowed");
+	broadcast = self_numapte("flush_broadcast");
+	spared = self_numapte("flush_cpus_spared");
+	ASSERT_EQ(0, madvise((void *)p, pages * PAGE, MADV_PAGEOUT));
+	if (eager) {
+		EXPECT_EQ(narrowed, self_numapte("flush_narrowed"));
+		EXPECT_LT(broadcast, self_numapte("flush_broadcast"));
+	} else {
+		EXPECT_LT(narrowed, self_numapte("flush_narrowed"));
+		EXPECT_LE(spared + nnodes - 1,
+			  self_numapte("flush_cpus_spared"));
+		EXPECT_EQ(broadcast, self_numapte("flush_broadcast"));
+	}
+	for (i = 0; i < pages; i++)
+		discarded += p[i * PAGE / 8] == 0;
+	stop_spinners(&s);
+	ASSERT_LT(0UL, discarded) TH_LOG("MADV_PAGEOUT discarded no page");
 }
 
 TEST_HARNESS_MAIN
