@@ -5,6 +5,8 @@
 #   make test    host tests + guest tests on several topologies;
 #                closing line "N passed, N failed"
 #   make bench   socket sweep (1, 2, 4, 8) -> build/bench/sweep.{csv,png}
+#   make torture numapte_torture on 4x2, normal then debug kernel,
+#                TORTURE_SECONDS (default 600) each
 #   make kernel  [DEBUG=1]  make initramfs  make check  make clean
 #
 # Everything generated lives in build/ (ignored by git).
@@ -24,7 +26,7 @@ KERNEL_FLAGS :=
 endif
 
 .PHONY: all deps kernel prepare userspace guest-tests mm-selftests initramfs run \
-	bench test check clean distclean
+	bench torture test check clean distclean
 
 all: kernel initramfs
 
@@ -64,6 +66,11 @@ run: kernel initramfs
 bench: kernel initramfs
 	scripts/bench-sweep.sh
 
+torture: initramfs
+	$(MAKE) kernel
+	$(MAKE) kernel DEBUG=1
+	scripts/run-torture.sh
+
 test:
 	scripts/run-tests.sh
 
@@ -71,7 +78,7 @@ check:
 	scripts/check.sh
 
 clean:
-	rm -rf $(UBIN) $(TBIN) $(MMBIN) $(INITRAMFS) $(BUILD)/runs $(BUILD)/results \
+	rm -rf $(UBIN) $(TBIN) $(MMBIN) $(INITRAMFS) $(BUILD)/runs $(BUILD)/results $(BUILD)/torture \
 		$(BUILD)/bench
 
 # Also drops the unpacked kernel and its objects (a rebuild takes minutes).

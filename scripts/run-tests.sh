@@ -67,9 +67,9 @@ host_test() {
 # when a selected run needs it.
 GUEST_MATRIX="
 s1 1 2 900 topology,kunit,coherence:0,coherence:1,benchsmoke,numapte
-s2 2 2 1500 topology,kunit,coherence:0,coherence:1,coherence:2,benchsmoke,numapte,mmselftests:off,mmselftests:on
-s4 4 2 1500 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte,narrowing
-debug-s4 4 2 2400 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte --debug
+s2 2 2 1500 topology,kunit,coherence:0,coherence:1,coherence:2,benchsmoke,numapte,control,mmselftests:off,mmselftests:on
+s4 4 2 1500 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte,control,narrowing,torture:60
+debug-s4 4 2 2400 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte,control,torture:60 --debug
 "
 
 guest_run() {

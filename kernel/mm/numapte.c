@@ -51,6 +51,9 @@
  *   its CPUs faults in its range.  2: eager, every fault fills the replica
  *   of every node the mm ran on, like a full per-node copy (Mitosis); it
  *   is there to compare against, in the same kernel.
+ *   PR_SET_NUMAPTE overrides it per mm (mm_mode()): never replicate, or
+ *   always (on demand while vm.numapte is 0).  The choice is an mm flag in
+ *   MMF_INIT_MASK: inherited by fork, kept across exec.
  *
  * Locking
  *   Replica entries are written under the lock that serialises writers of
@@ -71,7 +74,9 @@
 #include <linux/mmu_context.h>
 #include <linux/nodemask.h>
 #include <linux/numapte.h>
+#include <linux/prctl.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -163,6 +168,21 @@ EXPORT_SYMBOL(numapte_hooks);
 static inline struct numapte_mm *mm_state(struct mm_struct *mm)
 {
 	return READ_ONCE(virt_to_ptdesc(mm->pgd)->pt_numapte_mm);
+}
+
+/*
+ * The policy for @mm: vm.numapte unless PR_SET_NUMAPTE overrode it.  Both
+ * change under numapte_mms_lock, which activate() holds when it decides.
+ */
+static int mm_mode(struct mm_struct *mm)
+{
+	int mode = READ_ONCE(sysctl_numapte);
+
+	if (test_bit(MMF_NUMAPTE_NEVER, &mm->flags))
+		return NUMAPTE_OFF;
+	if (test_bit(MMF_NUMAPTE_ALWAYS, &mm->flags))
+		return mode ? mode : NUMAPTE_ON_DEMAND;
+	return mode;
 }
 
 static inline unsigned long *entries(struct ptdesc *pt)
@@ -575,8 +595,8 @@ static int activate(struct mm_struct *mm, struct numapte_mm *nm)
 		goto out;
 	}
 	spin_lock(&numapte_mms_lock);
-	if (!READ_ONCE(sysctl_numapte)) {
-		/* Turned off meanwhile: numapte_unreplicate_all() ran. */
+	if (mm_mode(mm) == NUMAPTE_OFF) {
+		/* Turned off meanwhile: vm.numapte=0 or PR_SET_NUMAPTE. */
 		spin_unlock(&numapte_mms_lock);
 		roots_free(nm, roots);
 		goto out;
@@ -933,7 +953,7 @@ vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
 	nid = numa_node_id();
 	nm = mm_state(mm);
 	if (!nm || !READ_ONCE(nm->active)) {
-		if (!READ_ONCE(sysctl_numapte) || mm != current->mm ||
+		if (mm_mode(mm) == NUMAPTE_OFF || mm != current->mm ||
 		    (current->flags & PF_KTHREAD))
 			return 0;
 		nm = note_node(mm, nid);
@@ -941,7 +961,7 @@ vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
 			return 0;
 	}
 	ret = fill(mm, nm, address & PAGE_MASK, flags & FAULT_FLAG_WRITE, nid);
-	if (!ret && READ_ONCE(sysctl_numapte) == NUMAPTE_EAGER)
+	if (!ret && mm_mode(mm) == NUMAPTE_EAGER)
 		fill_eager(mm, nm, address & PAGE_MASK,
 			   flags & FAULT_FLAG_WRITE, nid);
 	return ret;
@@ -1032,6 +1052,19 @@ out:
 	mmap_write_unlock(mm);
 }
 
+/* The first replicated mm whose policy is now off, or NULL. */
+static struct numapte_mm *first_turned_off(void)
+{
+	struct numapte_mm *nm;
+
+	lockdep_assert_held(&numapte_mms_lock);
+	list_for_each_entry(nm, &numapte_mms, list)
+		if (mm_mode(nm->mm) == NUMAPTE_OFF)
+			return nm;
+	return NULL;
+}
+
+/* vm.numapte=0: unreplicate every mm but those set to always. */
 static void numapte_unreplicate_all(void)
 {
 	struct numapte_mm *nm;
@@ -1040,8 +1073,7 @@ static void numapte_unreplicate_all(void)
 
 	for (;;) {
 		spin_lock(&numapte_mms_lock);
-		nm = list_first_entry_or_null(&numapte_mms, struct numapte_mm,
-					      list);
+		nm = first_turned_off();
 		if (!nm) {
 			spin_unlock(&numapte_mms_lock);
 			return;
@@ -1084,6 +1116,12 @@ void numapte_pgd_free(struct mm_struct *mm, pgd_t *pgd)
 	kfree(nm);
 }
 
+static const char *const policy_names[] = {
+	[PR_NUMAPTE_DEFAULT] = "default",
+	[PR_NUMAPTE_ALWAYS] = "always",
+	[PR_NUMAPTE_NEVER] = "never",
+};
+
 /* /proc/<pid>/numapte */
 int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 		      struct pid *pid, struct task_struct *task)
@@ -1095,6 +1133,8 @@ int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 	int nid;
 
 	seq_printf(m, "replicated: %d\n", nm ? READ_ONCE(nm->active) : 0);
+	seq_printf(m, "policy: %s\n",
+		   mm ? policy_names[numapte_prctl_get(mm)] : "none");
 	seq_printf(m, "nodes_seen: %*pbl\n", nodemask_pr_args(&seen));
 	for_each_online_node(nid) {
 		n = nm ? atomic_long_read(&nm->pages[nid]) : 0;
@@ -1110,6 +1150,53 @@ int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 		   nm ? atomic_long_read(&nm->flush_cpus_spared) : 0);
 	if (mm)
 		mmput(mm);
+	return 0;
+}
+
+/* PR_GET_NUMAPTE */
+int numapte_prctl_get(struct mm_struct *mm)
+{
+	if (test_bit(MMF_NUMAPTE_NEVER, &mm->flags))
+		return PR_NUMAPTE_NEVER;
+	if (test_bit(MMF_NUMAPTE_ALWAYS, &mm->flags))
+		return PR_NUMAPTE_ALWAYS;
+	return PR_NUMAPTE_DEFAULT;
+}
+
+/*
+ * PR_SET_NUMAPTE: override vm.numapte for @mm, current's.  The new bit is
+ * set before the old one is cleared: in between both are set and never
+ * wins, so a concurrent activate() never sees a policy nobody chose.  If
+ * @mm is now off, its replicas go before the call returns.
+ */
+int numapte_prctl_set(struct mm_struct *mm, unsigned long mode)
+{
+	int bit, old;
+
+	switch (mode) {
+	case PR_NUMAPTE_DEFAULT:
+		bit = -1;
+		break;
+	case PR_NUMAPTE_ALWAYS:
+		bit = MMF_NUMAPTE_ALWAYS;
+		break;
+	case PR_NUMAPTE_NEVER:
+		bit = MMF_NUMAPTE_NEVER;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (mode == PR_NUMAPTE_ALWAYS)
+		static_branch_enable(&numapte_hooks);
+	spin_lock(&numapte_mms_lock);
+	if (bit >= 0)
+		set_bit(bit, &mm->flags);
+	for (old = MMF_NUMAPTE_ALWAYS; old <= MMF_NUMAPTE_NEVER; old++)
+		if (old != bit)
+			clear_bit(old, &mm->flags);
+	spin_unlock(&numapte_mms_lock);
+	if (mm_mode(mm) == NUMAPTE_OFF)
+		unreplicate(mm);
 	return 0;
 }
 

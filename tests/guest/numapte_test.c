@@ -47,7 +47,29 @@
  *                  are narrowed and spare CPUs, eager broadcasts them;
  *  batched_flush   the same for the batched flushes of reclaim
  *                  (MADV_FREE pages discarded by MADV_PAGEOUT), which
- *                  must also really discard them.
+ *                  must also really discard them;
+ *  prctl_args      PR_SET_NUMAPTE with a bad mode or a non-zero unused
+ *                  argument, PR_GET_NUMAPTE with one: EINVAL, policy kept;
+ *  prctl_never     never: a replicated process loses its replicas at once
+ *                  and is not replicated again, data intact; back to
+ *                  default it follows vm.numapte again;
+ *  prctl_always    always: replicated even with vm.numapte=0, and stays so
+ *                  when vm.numapte is set to 0; back to default it follows
+ *                  vm.numapte;
+ *  prctl_inherit   the policy is inherited by fork and kept across exec:
+ *                  the child reads it back, and the program it executes
+ *                  shows it in /proc/self/numapte;
+ *  alloc_fail      with every 5th replica page allocation failing
+ *                  (fail_numapte_alloc fault injection), a process still
+ *                  gets replicated, reads and writes right from every node,
+ *                  faults after munmap on every node; nodes fell back to
+ *                  the master; after it exits no replica page is left;
+ *  unprivileged    a process without privileges cannot write vm.numapte
+ *                  or /proc/<pid>/numapte; it can read /proc/<pid>/numapte
+ *                  exactly when it can read /proc/<pid>/status, for pid 1
+ *                  and itself, also on a procfs mounted with
+ *                  hidepid=invisible (where pid 1 is hidden); the file
+ *                  shows no kernel address; it may set its own policy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +83,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +95,7 @@
 #include <numaif.h>
 
 #include "libnuma_tap.h"
+#include "numapte-prctl.h"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -1114,6 +1140,317 @@ TEST_F_TIMEOUT(numapte, batched_flush, 120)
 		discarded += p[i * PAGE / 8] == 0;
 	stop_spinners(&s);
 	ASSERT_LT(0UL, discarded) TH_LOG("MADV_PAGEOUT discarded no page");
+}
+
+/* errno of a prctl() that should fail, 0 if it succeeded. */
+static int prctl_errno(int option, unsigned long a2, unsigned long a3)
+{
+	return prctl(option, a2, a3, 0, 0) ? errno : 0;
+}
+
+TEST_F(numapte, prctl_args)
+{
+	ASSERT_EQ(PR_NUMAPTE_DEFAULT, prctl(PR_GET_NUMAPTE, 0, 0, 0, 0));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_NEVER, 0));
+	ASSERT_EQ(PR_NUMAPTE_NEVER, prctl(PR_GET_NUMAPTE, 0, 0, 0, 0));
+	EXPECT_EQ(EINVAL, prctl_errno(PR_SET_NUMAPTE, 3, 0));
+	EXPECT_EQ(EINVAL, prctl_errno(PR_SET_NUMAPTE, -1UL, 0));
+	EXPECT_EQ(EINVAL, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_ALWAYS, 1));
+	EXPECT_EQ(EINVAL, prctl_errno(PR_GET_NUMAPTE, 1, 0));
+	EXPECT_EQ(PR_NUMAPTE_NEVER, prctl(PR_GET_NUMAPTE, 0, 0, 0, 0));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_ALWAYS, 0));
+	EXPECT_EQ(PR_NUMAPTE_ALWAYS, prctl(PR_GET_NUMAPTE, 0, 0, 0, 0));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_DEFAULT, 0));
+	EXPECT_EQ(PR_NUMAPTE_DEFAULT, prctl(PR_GET_NUMAPTE, 0, 0, 0, 0));
+}
+
+TEST_F_TIMEOUT(numapte, prctl_never, 120)
+{
+	struct region r = { .pages = 64, .tag = 40 };
+	int bad;
+
+	NEED_NODES(2);
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(variant->replicates, replicate_self());
+	ASSERT_EQ(-1, check_everywhere(&r));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_NEVER, 0));
+	EXPECT_EQ(0, self_numapte("replicated"));
+	EXPECT_EQ(0, self_numapte("replica_pages"));
+	EXPECT_EQ(0, replicate_self());
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("node %d read page %ld wrong", bad, r.bad - 1);
+	EXPECT_EQ(0, self_numapte("replica_pages"));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_DEFAULT, 0));
+	EXPECT_EQ(variant->replicates, replicate_self());
+	ASSERT_EQ(-1, check_everywhere(&r));
+}
+
+TEST_F_TIMEOUT(numapte, prctl_always, 120)
+{
+	struct region r = { .pages = 64, .tag = 41 };
+	int bad;
+
+	NEED_NODES(2);
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_ALWAYS, 0));
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)r.base);
+	ASSERT_EQ(0, run_on_node(0, fill_pages, &r));
+	ASSERT_EQ(1, replicate_self());
+	bad = check_everywhere(&r);
+	ASSERT_EQ(-1, bad) TH_LOG("node %d read page %ld wrong", bad, r.bad - 1);
+	EXPECT_LT(0, self_numapte("replica_pages"));
+	/* vm.numapte=0 unreplicates every process but this one. */
+	ASSERT_EQ(0, sysctl_write("0"));
+	EXPECT_EQ(1, self_numapte("replicated"));
+	ASSERT_EQ(-1, check_everywhere(&r));
+	ASSERT_EQ(0, sysctl_write(variant->mode));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_DEFAULT, 0));
+	EXPECT_EQ(variant->replicates, self_numapte("replicated"));
+	if (!variant->replicates)
+		EXPECT_EQ(0, self_numapte("replica_pages"));
+	ASSERT_EQ(-1, check_everywhere(&r));
+}
+
+/*
+ * Fork a child that checks PR_GET_NUMAPTE is @policy and executes cat of
+ * its /proc/self/numapte; true if that shows "policy: @name".
+ */
+static bool child_has_policy(int policy, const char *name)
+{
+	char buf[1024], want[64];
+	ssize_t len = 0, n;
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe(fds))
+		return false;
+	pid = fork();
+	if (!pid) {
+		if (prctl(PR_GET_NUMAPTE, 0, 0, 0, 0) != policy)
+			_exit(3);
+		dup2(fds[1], 1);
+		execl("/bin/cat", "cat", "/proc/self/numapte", (char *)NULL);
+		_exit(4);
+	}
+	close(fds[1]);
+	while (pid > 0 && len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = 0;
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return false;
+	snprintf(want, sizeof(want), "\npolicy: %s\n", name);
+	return strstr(buf, want);
+}
+
+TEST_F(numapte, prctl_inherit)
+{
+	EXPECT_TRUE(child_has_policy(PR_NUMAPTE_DEFAULT, "default"));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_ALWAYS, 0));
+	EXPECT_TRUE(child_has_policy(PR_NUMAPTE_ALWAYS, "always"));
+	ASSERT_EQ(0, prctl_errno(PR_SET_NUMAPTE, PR_NUMAPTE_NEVER, 0));
+	EXPECT_TRUE(child_has_policy(PR_NUMAPTE_NEVER, "never"));
+}
+
+#define FAIL_ATTR "/sys/kernel/debug/fail_numapte_alloc/"
+
+static int fail_attr(const char *name, const char *val)
+{
+	char path[128];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), FAIL_ATTR "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+/* Fail every @nth replica page allocation; 0: none. */
+static int fail_every(const char *nth)
+{
+	if (strcmp(nth, "0"))
+		return fail_attr("verbose", "0") ?: fail_attr("times", "-1") ?:
+		       fail_attr("interval", nth) ?: fail_attr("probability", "100");
+	return fail_attr("probability", "0");
+}
+
+static long node_write(int n, void *p)
+{
+	struct region *r = p;
+	unsigned long i;
+
+	for (i = n; i < r->pages; i += nnodes)
+		r->base[i * PAGE / 8] = val_of(r->tag + 1 + n, i);
+	return 0;
+}
+
+static long node_check(int n, void *p)
+{
+	struct region *r = p;
+	unsigned long i;
+
+	(void)n;
+	for (i = 0; i < r->pages; i++)
+		if (r->base[i * PAGE / 8] != val_of(r->tag + 1 + i % nnodes, i))
+			return i + 1;
+	return 0;
+}
+
+/* The child of alloc_fail: the number of the first check that failed. */
+static int alloc_fail_child(void)
+{
+	struct region r = { .pages = 2048, .tag = 50 };
+	int n, tries;
+
+	r.base = map_aligned(r.pages * PAGE, PMD_SIZE);
+	if (!r.base || run_on_node(0, fill_pages, &r))
+		return 1;
+	/* Activation needs a root per node at once: it may take a few faults. */
+	for (tries = 0; tries < 20 && !replicate_self(); tries++)
+		;
+	if (self_numapte("replicated") != 1)
+		return 2;
+	if (check_everywhere(&r) != -1)
+		return 3;
+	for (n = 0; n < nnodes; n++)
+		if (run_on_node(n, node_write, &r))
+			return 4;
+	for (n = 0; n < nnodes; n++)
+		if (run_on_node(n, node_check, &r))
+			return 5;
+	if (munmap((void *)r.base, r.pages * PAGE / 2))
+		return 6;
+	for (n = 0; n < nnodes; n++)
+		if (!run_on_node(n, read_faults, (void *)r.base) ||
+		    !run_on_node(n, read_faults, (void *)(r.base + PAGE / 8)))
+			return 7;
+	r.base += r.pages / 2 * PAGE / 8;
+	r.pages /= 2;
+	for (n = 0; n < nnodes; n++)
+		if (run_on_node(n, node_check, &r))
+			return 8;
+	return 0;
+}
+
+TEST_F_TIMEOUT(numapte, alloc_fail, 300)
+{
+	long fails = vmstat("numapte_alloc_fail");
+	long fallbacks = vmstat("numapte_node_fallback");
+	long rep0;
+	int status;
+	pid_t pid;
+
+	NEED_NODES(2);
+	NEED_REPLICATION();
+	if (access(FAIL_ATTR "interval", W_OK))
+		SKIP(return, "no %s: kernel without FAULT_INJECTION_DEBUG_FS",
+		     FAIL_ATTR);
+	settle();
+	rep0 = replica_pages_now();
+	ASSERT_EQ(0, fail_every("5"));
+	pid = fork();
+	if (!pid)
+		_exit(alloc_fail_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, fail_every("0"));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("alloc_fail check %d failed", WEXITSTATUS(status));
+	EXPECT_LT(fails, vmstat("numapte_alloc_fail"));
+	EXPECT_LT(fallbacks, vmstat("numapte_node_fallback"));
+	settle();
+	EXPECT_EQ(rep0, replica_pages_now());
+}
+
+/* 0 if @path opens with @flags, else errno. */
+static int open_errno(const char *path, int flags)
+{
+	int fd = open(path, flags);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+/* Whether @path holds something that looks like a kernel address. */
+static bool shows_address(const char *path)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, "0x") || strstr(line, "ffff");
+	fclose(f);
+	return found;
+}
+
+/*
+ * Drop to nobody and check the access rules; the number of the first
+ * check that failed, 0 if none did.  @hp is a procfs with hidepid.
+ */
+static int unprivileged_checks(const char *hp)
+{
+	char a[64], b[64];
+
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return 1;
+	if (open_errno(SYSCTL, O_WRONLY) != EACCES)
+		return 2;
+	if (open_errno("/proc/self/numapte", O_WRONLY) != EACCES)
+		return 3;
+	if (open_errno("/proc/1/numapte", O_RDONLY) !=
+	    open_errno("/proc/1/status", O_RDONLY))
+		return 4;
+	snprintf(a, sizeof(a), "%s/1/status", hp);
+	snprintf(b, sizeof(b), "%s/1/numapte", hp);
+	if (open_errno(b, O_RDONLY) != open_errno(a, O_RDONLY) ||
+	    !open_errno(b, O_RDONLY))
+		return 5;
+	snprintf(a, sizeof(a), "%s/self/status", hp);
+	snprintf(b, sizeof(b), "%s/self/numapte", hp);
+	if (open_errno(b, O_RDONLY) != open_errno(a, O_RDONLY))
+		return 6;
+	if (shows_address("/proc/1/numapte") ||
+	    shows_address("/proc/self/numapte"))
+		return 7;
+	if (prctl(PR_SET_NUMAPTE, PR_NUMAPTE_NEVER, 0, 0, 0))
+		return 8;
+	return 0;
+}
+
+TEST_F(numapte, unprivileged)
+{
+	const char *hp = "/tmp/proc-hidepid";
+	int status;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP(return, "needs root to drop privileges");
+	ASSERT_TRUE(!mkdir(hp, 0755) || errno == EEXIST);
+	ASSERT_EQ(0, mount("proc", hp, "proc", 0, "hidepid=invisible"));
+	pid = fork();
+	if (!pid)
+		_exit(unprivileged_checks(hp));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	umount(hp);
+	rmdir(hp);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("unprivileged check %d failed", WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

@@ -11,6 +11,7 @@
 #ifndef _LINUX_NUMAPTE_H
 #define _LINUX_NUMAPTE_H
 
+#include <linux/errno.h>
 #include <linux/mm_types.h>
 #include <linux/nodemask_types.h>
 
@@ -36,6 +37,8 @@ void numapte_switch_root(void *mm);
 const nodemask_t *numapte_entry_nodes(void *entry, nodemask_t *buf);
 const struct cpumask *numapte_flush_cpus(struct mm_struct *mm,
 					 const nodemask_t *nodes, int cpu);
+int numapte_prctl_set(struct mm_struct *mm, unsigned long mode);
+int numapte_prctl_get(struct mm_struct *mm);
 #else
 static inline pgd_t *numapte_root(struct mm_struct *mm)
 {
@@ -82,6 +85,16 @@ static inline const struct cpumask *
 numapte_flush_cpus(struct mm_struct *mm, const nodemask_t *nodes, int cpu)
 {
 	return mm_cpumask(mm);
+}
+
+static inline int numapte_prctl_set(struct mm_struct *mm, unsigned long mode)
+{
+	return -EINVAL;
+}
+
+static inline int numapte_prctl_get(struct mm_struct *mm)
+{
+	return -EINVAL;
 }
 #endif /* CONFIG_NUMAPTE */
 
