@@ -69,7 +69,7 @@ GUEST_MATRIX="
 s1 1 2 900 topology,kunit,coherence:0,coherence:1,benchsmoke,numapte
 s2 2 2 1500 topology,kunit,coherence:0,coherence:1,coherence:2,benchsmoke,numapte,control,mmselftests:off,mmselftests:on
 s4 4 2 1500 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte,control,narrowing,torture:60
-debug-s4 4 2 2400 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte,control,torture:60 --debug
+debug-s4 4 2 2400 topology,kunit,coherence:0,coherence:1,coherence:2,coherence:toggle,benchsmoke,numapte:200,control,torture:60 --debug
 "
 
 guest_run() {

@@ -46,6 +46,15 @@
  *   through RCU (MMU_GATHER_RCU_TABLE_FREE), so lockless walkers of the
  *   master (GUP-fast) need no IPI.
  *
+ * Allocation failures
+ *   A node that cannot get a replica page for a fault (memory pressure, or
+ *   the fail_numapte_alloc fault-injection attribute) falls back: its CPUs
+ *   run the mm on the master root from then on (@degraded), as CPUs of a
+ *   node without a root do, and every flush reaches them.  Its replica
+ *   tables stay, unreachable, until unreplication or exit free them.  A
+ *   failed activation leaves the mm unreplicated; a failed eager fill of
+ *   another node leaves that node to fault on demand.
+ *
  * Policies (vm.numapte)
  *   0: off.  1: on demand, a node gets a replica of a table when one of
  *   its CPUs faults in its range.  2: eager, every fault fills the replica
@@ -69,11 +78,14 @@
  *   mmap_lock or the VMA lock held for read; unreplication holds the
  *   mmap_lock for write and write-locks every VMA, which excludes both.
  */
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_context.h>
 #include <linux/nodemask.h>
 #include <linux/numapte.h>
+#include <linux/pgalloc.h>
 #include <linux/prctl.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/coredump.h>
@@ -82,7 +94,6 @@
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <linux/vmstat.h>
-#include <asm/pgalloc.h>
 #include <asm/tlb.h>
 #include <asm/tlbflush.h>
 
@@ -123,6 +134,9 @@ struct numapte_table {
  *          cleared with the mmap_lock held for write
  * @narrow: no CPU of the mm runs on the master root: flushes may be
  *          narrowed to sharer nodes; set and cleared like @active
+ * @degraded: nodes whose CPUs run on the master root after a replica
+ *          allocation failed; set under @lock, cleared with the mmap_lock
+ *          held for write
  * @roots:  the per-node replica roots while replicated (RCU-freed)
  * @flush_narrowed, @flush_broadcast, @flush_cpus_spared: as the vmstat
  *          events of the same names, for this mm
@@ -135,6 +149,7 @@ struct numapte_mm {
 	nodemask_t seen;
 	bool active;
 	bool narrow;
+	nodemask_t degraded;
 	struct numapte_table *roots;
 	atomic_long_t flush_narrowed;
 	atomic_long_t flush_broadcast;
@@ -219,14 +234,28 @@ static struct numapte_table *table_alloc(void)
 		       GFP_KERNEL);
 }
 
+/* Fails replica page allocations on demand, to test the fallbacks. */
+static DECLARE_FAULT_ATTR(fail_numapte_alloc);
+
+/* fail_numapte_alloc=<interval>,<probability>,<space>,<times> */
+static int __init fail_numapte_alloc_setup(char *str)
+{
+	return setup_fault_attr(&fail_numapte_alloc, str) ? 0 : -EINVAL;
+}
+early_param("fail_numapte_alloc", fail_numapte_alloc_setup);
+
 /* A zeroed page-table page for node @nid's replica, accounted like one. */
 static struct ptdesc *rep_alloc(struct numapte_mm *nm, int nid)
 {
-	struct page *page = alloc_pages_node(nid, GFP_PGTABLE_USER, 0);
+	struct page *page = NULL;
 	struct folio *folio;
 
-	if (!page)
+	if (!should_fail(&fail_numapte_alloc, PAGE_SIZE))
+		page = alloc_pages_node(nid, GFP_PGTABLE_USER, 0);
+	if (!page) {
+		count_vm_event(NUMAPTE_ALLOC_FAIL);
 		return NULL;
+	}
 	folio = page_folio(page);
 	__folio_set_pgtable(folio);
 	lruvec_stat_add_folio(folio, NR_PAGETABLE);
@@ -362,8 +391,12 @@ const struct cpumask *numapte_flush_cpus(struct mm_struct *mm,
 		count_broadcast(nm);
 		return all;
 	}
-	/* CPUs of a node without a root (hotplugged later) use the master. */
+	/*
+	 * CPUs of a node without a root (hotplugged later) or degraded by an
+	 * allocation failure use the master.
+	 */
 	nodes_andnot(reach, node_online_map, roots->sharers);
+	nodes_or(reach, reach, nm->degraded);
 	nodes_or(reach, reach, *nodes);
 	nodes_and(reach, reach, node_online_map);
 	mask = this_cpu_ptr(&flush_cpus);
@@ -490,7 +523,8 @@ pgd_t *numapte_root(struct mm_struct *mm)
 		return mm->pgd;
 	numapte_note_cpu(mm);
 	nm = mm_state(mm);
-	if (!nm || !READ_ONCE(nm->active))
+	if (!nm || !READ_ONCE(nm->active) ||
+	    node_isset(numa_node_id(), nm->degraded))
 		return mm->pgd;
 	roots = READ_ONCE(nm->roots);
 	root = roots ? READ_ONCE(roots->rep[numa_node_id()]) : NULL;
@@ -852,7 +886,7 @@ static int fill_once(struct mm_struct *mm, struct numapte_mm *nm,
 	pmd_t pmdv;
 	int err;
 
-	if (!roots || !roots->rep[nid])
+	if (!roots || !roots->rep[nid] || node_isset(nid, nm->degraded))
 		return 0;
 	if (fill_linked(mm, roots->rep[nid], addr, write, nid))
 		return 0;
@@ -901,8 +935,9 @@ out_upper:
 	return err;
 }
 
-static vm_fault_t fill(struct mm_struct *mm, struct numapte_mm *nm,
-		       unsigned long addr, bool write, int nid)
+/* 0, or -ENOMEM if node @nid could not get the replica pages it needs. */
+static int fill(struct mm_struct *mm, struct numapte_mm *nm,
+		unsigned long addr, bool write, int nid)
 {
 	struct numapte_prealloc pa = {};
 	int err;
@@ -916,7 +951,25 @@ static vm_fault_t fill(struct mm_struct *mm, struct numapte_mm *nm,
 			break;
 	}
 	prealloc_free(&pa, nm, nid);
-	return err ? VM_FAULT_OOM : 0;
+	return err;
+}
+
+/*
+ * Node @nid could not get a replica page for a fault of one of its CPUs,
+ * which cannot make progress without it: run @mm on the master root on
+ * @nid from now on.  switch_roots() orders the bit before the CR3 reloads,
+ * as for activation: a flush that missed the bit changed its entry before
+ * any CPU of @nid walks the master.
+ */
+static void degrade(struct mm_struct *mm, struct numapte_mm *nm, int nid)
+{
+	mutex_lock(&nm->lock);
+	if (nm->active && !node_isset(nid, nm->degraded)) {
+		node_set(nid, nm->degraded);
+		switch_roots(mm);
+		count_vm_event(NUMAPTE_NODE_FALLBACK);
+	}
+	mutex_unlock(&nm->lock);
 }
 
 /*
@@ -940,31 +993,30 @@ static void fill_eager(struct mm_struct *mm, struct numapte_mm *nm,
  * @address, so that the retried access finds it.  This is also where an
  * mm that faults on a second node gets replicated.
  */
-vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
-			 unsigned int flags)
+void numapte_fault(struct vm_area_struct *vma, unsigned long address,
+		   unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct numapte_mm *nm;
-	vm_fault_t ret;
 	int nid;
 
 	if (!static_branch_unlikely(&numapte_hooks))
-		return 0;
+		return;
 	nid = numa_node_id();
 	nm = mm_state(mm);
 	if (!nm || !READ_ONCE(nm->active)) {
 		if (mm_mode(mm) == NUMAPTE_OFF || mm != current->mm ||
 		    (current->flags & PF_KTHREAD))
-			return 0;
+			return;
 		nm = note_node(mm, nid);
 		if (!nm)
-			return 0;
+			return;
 	}
-	ret = fill(mm, nm, address & PAGE_MASK, flags & FAULT_FLAG_WRITE, nid);
-	if (!ret && mm_mode(mm) == NUMAPTE_EAGER)
+	if (fill(mm, nm, address & PAGE_MASK, flags & FAULT_FLAG_WRITE, nid))
+		degrade(mm, nm, nid);
+	else if (mm_mode(mm) == NUMAPTE_EAGER)
 		fill_eager(mm, nm, address & PAGE_MASK,
 			   flags & FAULT_FLAG_WRITE, nid);
-	return ret;
 }
 
 static void detach_one(struct ptdesc *pt, struct numapte_table **dead)
@@ -1036,6 +1088,7 @@ static void unreplicate(struct mm_struct *mm)
 	list_del_init(&nm->list);
 	spin_unlock(&numapte_mms_lock);
 	switch_roots(mm);
+	nodes_clear(nm->degraded);
 	detach_all(mm, &dead);
 	roots = nm->roots;
 	WRITE_ONCE(nm->roots, NULL);
@@ -1129,6 +1182,7 @@ int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 	struct mm_struct *mm = get_task_mm(task);
 	struct numapte_mm *nm = mm ? mm_state(mm) : NULL;
 	nodemask_t seen = nm ? nm->seen : NODE_MASK_NONE;
+	nodemask_t degraded = nm ? nm->degraded : NODE_MASK_NONE;
 	long total = 0, n;
 	int nid;
 
@@ -1136,6 +1190,7 @@ int numapte_proc_show(struct seq_file *m, struct pid_namespace *ns,
 	seq_printf(m, "policy: %s\n",
 		   mm ? policy_names[numapte_prctl_get(mm)] : "none");
 	seq_printf(m, "nodes_seen: %*pbl\n", nodemask_pr_args(&seen));
+	seq_printf(m, "nodes_on_master: %*pbl\n", nodemask_pr_args(&degraded));
 	for_each_online_node(nid) {
 		n = nm ? atomic_long_read(&nm->pages[nid]) : 0;
 		seq_printf(m, "replica_pages_node%d: %ld\n", nid, n);
@@ -1261,9 +1316,16 @@ early_param("numapte", numapte_setup);
 
 static int __init numapte_init(void)
 {
+	struct dentry *dir;
+
 	if (sysctl_numapte)
 		static_branch_enable(&numapte_hooks);
 	register_sysctl_init("vm", numapte_table);
+	dir = fault_create_debugfs_attr("fail_numapte_alloc", NULL,
+					&fail_numapte_alloc);
+	pr_info("numapte: %d NUMA node(s), vm.numapte=%d%s\n",
+		num_online_nodes(), sysctl_numapte,
+		IS_ERR(dir) ? "" : ", fault injection: fail_numapte_alloc");
 	return 0;
 }
 subsys_initcall(numapte_init);

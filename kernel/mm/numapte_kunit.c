@@ -6,7 +6,8 @@
  * The real-mm case runs in the KUnit kthread with a fresh mm attached
  * (kunit_vm_mmap()), replicates it on purpose, and checks, table by table,
  * what a replication fault built, what each master write propagated, and
- * which nodes and CPUs a flush of the filled table is narrowed to.
+ * which nodes and CPUs a flush of the filled table is narrowed to, and
+ * that a node falling back after an allocation failure runs on the master.
  */
 #include <kunit/test.h>
 #include <linux/mman.h>
@@ -233,6 +234,17 @@ static void numapte_test_real_mm(struct kunit *test)
 
 	test_narrowing(test, &s, ptep);
 
+	/* A node that could not get a replica page runs on the master. */
+	mmap_read_lock(s.mm);
+	degrade(s.mm, s.nm, s.nid);
+	mmap_read_unlock(s.mm);
+	KUNIT_EXPECT_TRUE(test, node_isset(s.nid, s.nm->degraded));
+	KUNIT_EXPECT_EQ(test, __pa(s.mm->pgd), read_cr3_pa());
+	KUNIT_EXPECT_EQ(test, 0UL,
+			copy_from_user(&buf[1], (void __user *)(s.addr + PAGE_SIZE),
+				       sizeof(buf[1])));
+	KUNIT_EXPECT_EQ(test, 0xc0ffee01UL, buf[1]);
+
 	/* munmap frees the master tables and, with them, their replicas. */
 	alloc0 = test_event(test, NUMAPTE_PAGE_ALLOC);
 	free0 = test_event(test, NUMAPTE_PAGE_FREE);
@@ -244,6 +256,7 @@ static void numapte_test_real_mm(struct kunit *test)
 	/* Unreplicating puts this CPU back on the master and frees the roots. */
 	unreplicate(s.mm);
 	KUNIT_EXPECT_FALSE(test, READ_ONCE(s.nm->active));
+	KUNIT_EXPECT_TRUE(test, nodes_empty(s.nm->degraded));
 	KUNIT_EXPECT_EQ(test, __pa(s.mm->pgd), read_cr3_pa());
 	for_each_node(i)
 		KUNIT_EXPECT_EQ(test, 0L, atomic_long_read(&s.nm->pages[i]));

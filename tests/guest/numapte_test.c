@@ -64,6 +64,15 @@
  *                  gets replicated, reads and writes right from every node,
  *                  faults after munmap on every node; nodes fell back to
  *                  the master; after it exits no replica page is left;
+ *  churn           NUMAPTE_CHURN (default 1000) short processes running on
+ *                  every node, while vm.numapte is flipped 500 times and a
+ *                  process writing on every node flips its prctl mode 500
+ *                  times: every process reads its data back, and replica
+ *                  pages and the count of replicated processes end exactly
+ *                  where they started, nr_page_table_pages within 16 pages
+ *                  and MemFree, after dropping caches, within 32 MiB (slab
+ *                  and per-CPU page lists keep some freed memory; 1.6% of
+ *                  a 4 x 512 MiB guest); on demand only;
  *  unprivileged    a process without privileges cannot write vm.numapte
  *                  or /proc/<pid>/numapte; it can read /proc/<pid>/numapte
  *                  exactly when it can read /proc/<pid>/status, for pid 1
@@ -825,7 +834,9 @@ static void replicated_child(void)
 
 	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r.base == MAP_FAILED)
+	/* The parent may be PR_NUMAPTE_NEVER, to measure from outside. */
+	if (r.base == MAP_FAILED ||
+	    prctl(PR_SET_NUMAPTE, PR_NUMAPTE_DEFAULT, 0, 0, 0))
 		_exit(2);
 	if (run_on_node(0, fill_pages, &r) || !replicate_self())
 		_exit(3);
@@ -856,6 +867,30 @@ static int spawn_children(int count)
  * included, until it runs another task; and vmstat counters are per-CPU
  * until folded (vm.stat_refresh).
  */
+static void settle(void);
+
+/*
+ * Page tables and their replicas are freed after an RCU grace period
+ * (MMU_GATHER_RCU_TABLE_FREE): settle until the replica pages are back to
+ * @want, for up to 10 s.  A leak never gets there.  The caller must be
+ * PR_NUMAPTE_NEVER: settle() runs it on every node, which would replicate
+ * it and count its own replicas.
+ */
+static long settle_replicas(long want)
+{
+	long now = -1;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		settle();
+		now = replica_pages_now();
+		if (now == want)
+			break;
+		usleep(100000);
+	}
+	return now;
+}
+
 static void settle(void)
 {
 	int cpu, fd;
@@ -1258,6 +1293,160 @@ TEST_F(numapte, prctl_inherit)
 	EXPECT_TRUE(child_has_policy(PR_NUMAPTE_NEVER, "never"));
 }
 
+/* A short process of the churn test: its data must read back everywhere. */
+static void churn_child(void)
+{
+	struct region r = { .pages = 32, .tag = 60 };
+
+	r.base = mmap(NULL, r.pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.base == MAP_FAILED || run_on_node(0, fill_pages, &r) ||
+	    prctl(PR_SET_NUMAPTE, PR_NUMAPTE_DEFAULT, 0, 0, 0))
+		_exit(2);
+	/* Replicated or not, as the toggles have it. */
+	replicate_self();
+	_exit(check_everywhere(&r) == -1 ? 0 : 3);
+}
+
+/*
+ * The load of the churn test: writers on every node while this process
+ * flips its own mode @toggles times; non-zero if a writer read back wrong.
+ */
+static int churn_load(int toggles)
+{
+	struct writer w[MAX_NODES] = {};
+	struct loop_arg args[MAX_NODES];
+	pthread_t th[MAX_NODES];
+	volatile int stop = 0;
+	uint64_t *base;
+	int n, i, bad = 0;
+
+	base = mmap(NULL, nnodes * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return 1;
+	for (n = 0; n < nnodes; n++) {
+		w[n].base = base;
+		w[n].stop = &stop;
+		args[n].n = n;
+		args[n].rd = (struct reader *)w;
+		if (pthread_create(&th[n], NULL, writer_thread, &args[n]))
+			return 1;
+	}
+	for (i = 0; i < toggles; i++) {
+		if (prctl(PR_SET_NUMAPTE, i % 2 ? PR_NUMAPTE_DEFAULT :
+			  PR_NUMAPTE_NEVER, 0, 0, 0))
+			bad = 1;
+		usleep(2000);
+	}
+	stop = 1;
+	for (n = 0; n < nnodes; n++) {
+		pthread_join(th[n], NULL);
+		bad |= w[n].bad != 0 || !w[n].rounds;
+	}
+	return bad;
+}
+
+struct sysctl_flipper {
+	const char *mode;
+	int toggles;
+	int failed;
+};
+
+static void *flip_sysctl(void *p)
+{
+	struct sysctl_flipper *f = p;
+	int i;
+
+	for (i = 0; i < f->toggles; i++) {
+		f->failed |= sysctl_write(i % 2 ? f->mode : "0") != 0;
+		usleep(5000);
+	}
+	return NULL;
+}
+
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "3", 1) < 0)
+			perror("drop_caches");
+		close(fd);
+	}
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[128];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':')
+			v = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+TEST_F_TIMEOUT(numapte, churn, 1800)
+{
+	const char *env = getenv("NUMAPTE_CHURN");
+	int count = env ? atoi(env) : 1000, i, status, failed = 0;
+	struct sysctl_flipper f = { .mode = variant->mode, .toggles = 500 };
+	long pt0, rep0, mms0, free0;
+	pthread_t flipper;
+	pid_t load, pid;
+
+	NEED_NODES(2);
+	NEED_REPLICATION();
+	if (strcmp(variant->mode, "1"))
+		SKIP(return, "churn runs once, with vm.numapte=1");
+	/* This process measures: never replicated itself (children reset). */
+	ASSERT_EQ(0, prctl(PR_SET_NUMAPTE, PR_NUMAPTE_NEVER, 0, 0, 0));
+	/* Warm up what the first processes allocate for good (stacks, slabs). */
+	ASSERT_EQ(0, spawn_children(20));
+	settle();
+	pt0 = vmstat("nr_page_table_pages");
+	rep0 = replica_pages_now();
+	mms0 = vmstat("numapte_mm_replicate") - vmstat("numapte_mm_unreplicate");
+	drop_caches();
+	free0 = meminfo_kb("MemFree");
+	load = fork();
+	if (!load)
+		_exit(churn_load(500));
+	ASSERT_LT(0, load);
+	ASSERT_EQ(0, pthread_create(&flipper, NULL, flip_sysctl, &f));
+	for (i = 0; i < count; i++) {
+		pid = fork();
+		if (!pid)
+			churn_child();
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		failed += !WIFEXITED(status) || WEXITSTATUS(status);
+	}
+	pthread_join(flipper, NULL);
+	ASSERT_EQ(load, waitpid(load, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the load process read back a wrong value");
+	EXPECT_EQ(0, f.failed);
+	EXPECT_EQ(0, failed) TH_LOG("%d of %d processes read back wrong data",
+				    failed, count);
+	ASSERT_EQ(0, sysctl_write(variant->mode));
+	EXPECT_EQ(rep0, settle_replicas(rep0));
+	drop_caches();
+	TH_LOG("%d processes, 500+500 toggles: page-table pages %ld -> %ld, replica pages %ld -> %ld, MemFree %ld -> %ld kB",
+	       count, pt0, vmstat("nr_page_table_pages"), rep0,
+	       replica_pages_now(), free0, meminfo_kb("MemFree"));
+	EXPECT_EQ(mms0, vmstat("numapte_mm_replicate") -
+			vmstat("numapte_mm_unreplicate"));
+	EXPECT_GE(16, labs(vmstat("nr_page_table_pages") - pt0));
+	EXPECT_GE(32 * 1024, labs(meminfo_kb("MemFree") - free0));
+}
+
 #define FAIL_ATTR "/sys/kernel/debug/fail_numapte_alloc/"
 
 static int fail_attr(const char *name, const char *val)
@@ -1293,13 +1482,14 @@ static long node_write(int n, void *p)
 	return 0;
 }
 
+/* Check what node_write() wrote, from page @r->bad on (0: all). */
 static long node_check(int n, void *p)
 {
 	struct region *r = p;
 	unsigned long i;
 
 	(void)n;
-	for (i = 0; i < r->pages; i++)
+	for (i = r->bad; i < r->pages; i++)
 		if (r->base[i * PAGE / 8] != val_of(r->tag + 1 + i % nnodes, i))
 			return i + 1;
 	return 0;
@@ -1311,6 +1501,8 @@ static int alloc_fail_child(void)
 	struct region r = { .pages = 2048, .tag = 50 };
 	int n, tries;
 
+	if (prctl(PR_SET_NUMAPTE, PR_NUMAPTE_DEFAULT, 0, 0, 0))
+		return 9;
 	r.base = map_aligned(r.pages * PAGE, PMD_SIZE);
 	if (!r.base || run_on_node(0, fill_pages, &r))
 		return 1;
@@ -1333,8 +1525,7 @@ static int alloc_fail_child(void)
 		if (!run_on_node(n, read_faults, (void *)r.base) ||
 		    !run_on_node(n, read_faults, (void *)(r.base + PAGE / 8)))
 			return 7;
-	r.base += r.pages / 2 * PAGE / 8;
-	r.pages /= 2;
+	r.bad = r.pages / 2;	/* the half still mapped */
 	for (n = 0; n < nnodes; n++)
 		if (run_on_node(n, node_check, &r))
 			return 8;
@@ -1354,6 +1545,8 @@ TEST_F_TIMEOUT(numapte, alloc_fail, 300)
 	if (access(FAIL_ATTR "interval", W_OK))
 		SKIP(return, "no %s: kernel without FAULT_INJECTION_DEBUG_FS",
 		     FAIL_ATTR);
+	/* This process measures: never replicated itself (the child resets). */
+	ASSERT_EQ(0, prctl(PR_SET_NUMAPTE, PR_NUMAPTE_NEVER, 0, 0, 0));
 	settle();
 	rep0 = replica_pages_now();
 	ASSERT_EQ(0, fail_every("5"));
@@ -1367,8 +1560,7 @@ TEST_F_TIMEOUT(numapte, alloc_fail, 300)
 		TH_LOG("alloc_fail check %d failed", WEXITSTATUS(status));
 	EXPECT_LT(fails, vmstat("numapte_alloc_fail"));
 	EXPECT_LT(fallbacks, vmstat("numapte_node_fallback"));
-	settle();
-	EXPECT_EQ(rep0, replica_pages_now());
+	EXPECT_EQ(rep0, settle_replicas(rep0));
 }
 
 /* 0 if @path opens with @flags, else errno. */

@@ -25,8 +25,8 @@ struct task_struct;
 pgd_t *numapte_root(struct mm_struct *mm);
 void numapte_note_cpu(struct mm_struct *mm);
 bool numapte_cr3_is_mm(struct mm_struct *mm, unsigned long cr3_pa);
-vm_fault_t numapte_fault(struct vm_area_struct *vma, unsigned long address,
-			 unsigned int flags);
+void numapte_fault(struct vm_area_struct *vma, unsigned long address,
+		   unsigned int flags);
 void numapte_table_free_tlb(struct mmu_gather *tlb, struct ptdesc *pt);
 void numapte_table_unlink(struct ptdesc *pt);
 void numapte_pgd_free(struct mm_struct *mm, pgd_t *pgd);
@@ -55,11 +55,9 @@ static inline bool numapte_cr3_is_mm(struct mm_struct *mm,
 	return false;
 }
 
-static inline vm_fault_t numapte_fault(struct vm_area_struct *vma,
-				       unsigned long address,
-				       unsigned int flags)
+static inline void numapte_fault(struct vm_area_struct *vma,
+				 unsigned long address, unsigned int flags)
 {
-	return 0;
 }
 
 static inline void numapte_table_free_tlb(struct mmu_gather *tlb,
