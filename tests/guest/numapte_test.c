@@ -218,13 +218,13 @@ static long replica_pages_now(void)
 	return vmstat("numapte_page_alloc") - vmstat("numapte_page_free");
 }
 
-/* A "key: value" line of /proc/self/numapte, -1 if missing. */
-static long self_numapte(const char *key)
+/* The number of a "key: value" line of @path, -1 if missing. */
+static long file_key(const char *path, const char *key)
 {
 	char line[128];
 	size_t len = strlen(key);
 	long ret = -1;
-	FILE *f = fopen("/proc/self/numapte", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -235,17 +235,28 @@ static long self_numapte(const char *key)
 	return ret;
 }
 
-/* Write @val to the sysctl; 0 or -errno of the write. */
-static int sysctl_write(const char *val)
+/* A "key: value" line of /proc/self/numapte, -1 if missing. */
+static long self_numapte(const char *key)
 {
-	int fd = open(SYSCTL, O_WRONLY), ret = 0;
+	return file_key("/proc/self/numapte", key);
+}
+
+/* Write @val to @path; 0, or -errno of the open or a short write. */
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret;
 
 	if (fd < 0)
 		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
 	close(fd);
 	return ret;
+}
+
+/* Write @val to the sysctl; 0 or -errno of the write. */
+static int sysctl_write(const char *val)
+{
+	return write_file(SYSCTL, val);
 }
 
 static int sysctl_read(void)
@@ -1367,29 +1378,13 @@ static void *flip_sysctl(void *p)
 
 static void drop_caches(void)
 {
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "3", 1) < 0)
-			perror("drop_caches");
-		close(fd);
-	}
+	if (write_file("/proc/sys/vm/drop_caches", "3"))
+		perror("drop_caches");
 }
 
 static long meminfo_kb(const char *key)
 {
-	char line[128];
-	size_t len = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':')
-			v = strtol(line + len + 1, NULL, 10);
-	fclose(f);
-	return v;
+	return file_key("/proc/meminfo", key);
 }
 
 TEST_F_TIMEOUT(numapte, churn, 1800)
@@ -1452,15 +1447,9 @@ TEST_F_TIMEOUT(numapte, churn, 1800)
 static int fail_attr(const char *name, const char *val)
 {
 	char path[128];
-	int fd, ret;
 
 	snprintf(path, sizeof(path), FAIL_ATTR "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
-	close(fd);
-	return ret;
+	return write_file(path, val);
 }
 
 /* Fail every @nth replica page allocation; 0: none. */
